@@ -1,0 +1,25 @@
+#pragma once
+
+// Camera placement policy (R1) and retention limits (R2): the rules a camera must satisfy
+// before the recorder ever sees it.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "yardwatch/hal/result.h"
+#include "yardwatch/recorder/catalog.h"
+
+namespace yardwatch::firmware {
+
+constexpr int kMaxRetentionDays = 28;
+
+// Outdoor zones where a school may film (R1).
+const std::vector<std::string_view>& permitted_zones();
+// Zones the regulations forbid outright (R1).
+const std::vector<std::string_view>& forbidden_zones();
+
+// Checks name, URL, zone, retention and transport; the error cites the rule that refuses it.
+Status validate_camera(const recorder::CameraSpec& spec);
+
+}  // namespace yardwatch::firmware

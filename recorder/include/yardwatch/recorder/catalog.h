@@ -1,0 +1,153 @@
+#pragma once
+
+// The catalog: the SQLite index of cameras and segments (DESIGN §4). It is the only code in the
+// recorder that speaks SQL. Thread-safe: one connection guarded by a mutex, since SQLite
+// connections are not shared between threads without one.
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "yardwatch/hal/result.h"
+#include "yardwatch/recorder/sqlite.h"
+
+namespace yardwatch::recorder {
+
+constexpr int kCatalogSchemaVersion = 1;
+
+struct CameraSpec {
+  std::string name;
+  std::string url;
+  std::string zone;
+  std::string location;
+  int retention_days = 28;
+  std::string transport = "tcp";  // "tcp" or "udp"
+};
+
+struct Camera {
+  int64_t id = 0;
+  CameraSpec spec;
+  int64_t created_utc_us = 0;
+  std::optional<int64_t> removed_utc_us;
+};
+
+enum class SegmentState { kRecording, kComplete, kGarbage };
+std::string_view segment_state_name(SegmentState state);
+
+struct SegmentRow {
+  int64_t id = 0;
+  int64_t camera_id = 0;
+  int64_t start_utc_us = 0;
+  int64_t end_utc_us = 0;
+  uint64_t bytes = 0;
+  SegmentState state = SegmentState::kRecording;
+  std::string codec;
+  uint32_t width = 0;
+  uint32_t height = 0;
+  uint32_t fragment_count = 0;
+  std::vector<uint8_t> plaintext_sha256;
+  std::vector<uint8_t> wrapped_key;
+};
+
+struct NewSegment {
+  int64_t camera_id = 0;
+  int64_t start_utc_us = 0;
+  std::string codec;
+  uint32_t width = 0;
+  uint32_t height = 0;
+};
+
+struct SegmentCompletion {
+  int64_t end_utc_us = 0;
+  uint64_t bytes = 0;
+  uint32_t fragment_count = 0;
+  std::vector<uint8_t> plaintext_sha256;
+};
+
+// What the daemon publishes about each camera so that `yardwatch status` (another process) can
+// show it.
+struct CameraStatus {
+  int64_t camera_id = 0;
+  std::string state;   // recording | connecting | disconnected | error | stopped
+  std::string reason;
+  int64_t since_utc_us = 0;
+  int64_t updated_utc_us = 0;
+};
+
+struct Alarm {
+  int64_t id = 0;
+  std::string kind;
+  std::optional<int64_t> camera_id;
+  std::string message;
+  int64_t raised_utc_us = 0;
+  std::optional<int64_t> cleared_utc_us;
+};
+
+struct CameraFootage {
+  int64_t camera_id = 0;
+  std::optional<int64_t> oldest_utc_us;
+  std::optional<int64_t> newest_utc_us;
+  uint64_t bytes = 0;
+  int64_t segment_count = 0;
+};
+
+class Catalog {
+ public:
+  // Opens the catalog file, creating it when `create` and migrating it to the current version.
+  static Result<std::unique_ptr<Catalog>> open(const std::filesystem::path& path, bool create);
+  // Each step from version N-1 to N; exposed so a test can build every older version.
+  static Status migrate(sql::Database& db, int target_version);
+
+  // --- device ---
+  Result<std::string> device_id();
+
+  // --- cameras ---
+  Result<Camera> add_camera(const CameraSpec& spec, int64_t now_utc_us);
+  // Marks the camera removed: it stops recording; its footage stays until it ages out.
+  Status remove_camera(const std::string& name, int64_t now_utc_us);
+  Result<std::vector<Camera>> cameras(bool include_removed = false);
+  Result<Camera> camera_by_name(const std::string& name);
+  Result<Camera> camera_by_id(int64_t id);
+
+  // --- segments ---
+  // Inserts a `recording` row and stores the wrapped key that `wrap_key(segment_id)` returns, in
+  // one transaction (the wrapping binds the key to the new row's id).
+  Result<SegmentRow> begin_segment(
+      const NewSegment& segment,
+      const std::function<std::vector<uint8_t>(int64_t segment_id)>& wrap_key);
+  Status update_recording_progress(int64_t segment_id, int64_t end_utc_us, uint64_t bytes);
+  Status complete_segment(int64_t segment_id, const SegmentCompletion& completion);
+  Status delete_segment(int64_t segment_id);
+  Result<std::optional<SegmentRow>> segment(int64_t segment_id);
+  // Segments of a camera overlapping [from, to), ordered by start.
+  Result<std::vector<SegmentRow>> segments_for_camera(int64_t camera_id, int64_t from_utc_us,
+                                                      int64_t to_utc_us);
+  Result<std::vector<SegmentRow>> segments_in_state(SegmentState state);
+  Result<std::vector<SegmentRow>> all_segments();
+  // The latest end of any segment of the camera, if any (the next segment may not start
+  // before it).
+  Result<std::optional<int64_t>> last_end_for_camera(int64_t camera_id);
+  Result<CameraFootage> footage_summary(int64_t camera_id);
+
+  // --- status and alarms ---
+  Status set_camera_status(const CameraStatus& status);
+  Result<std::vector<CameraStatus>> camera_statuses();
+  // Raises an alarm unless one of the same kind and camera is already open.
+  Status raise_alarm(const std::string& kind, std::optional<int64_t> camera_id,
+                     const std::string& message, int64_t now_utc_us);
+  Status clear_alarm(const std::string& kind, std::optional<int64_t> camera_id,
+                     int64_t now_utc_us);
+  Result<std::vector<Alarm>> open_alarms();
+
+ private:
+  explicit Catalog(std::unique_ptr<sql::Database> db) : db_(std::move(db)) {}
+  std::mutex mutex_;
+  std::unique_ptr<sql::Database> db_;
+};
+
+}  // namespace yardwatch::recorder

@@ -1,0 +1,122 @@
+#pragma once
+
+// Recording: per camera, capture → segmenter → vault + catalog, with reconnects, status and
+// disk-full handling. One CameraRecorder per camera, each with its own thread and pipeline, so
+// one camera's failure never touches another (DESIGN §4).
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "yardwatch/hal/clock.h"
+#include "yardwatch/hal/key_store.h"
+#include "yardwatch/hal/storage.h"
+#include "yardwatch/recorder/catalog.h"
+#include "yardwatch/recorder/segmenter.h"
+
+namespace yardwatch::recorder {
+
+struct RecordingConfig {
+  SegmenterConfig segmenter;
+  uint32_t stall_timeout_ms = 4000;      // no video this long: the camera is gone
+  uint32_t connect_timeout_s = 4;
+  uint32_t max_backoff_ms = 2000;        // reconnect quickly: a camera back must record in ≤ 5 s
+  uint64_t min_free_bytes = 16u << 20;   // below this no new segment is started
+  uint32_t latency_ms = 200;
+};
+
+struct RecorderStats {
+  uint64_t fragments_written = 0;
+  uint64_t fragments_dropped = 0;   // lost to a full disk or a write error
+  uint64_t reconnects = 0;
+  uint64_t segments_written = 0;
+};
+
+class CameraRecorder : private CaptureListener {
+ public:
+  CameraRecorder(Camera camera, Catalog& catalog, const hal::Storage& storage,
+                 const hal::Clock& clock, const hal::KeyStore& keys, RecordingConfig config);
+  ~CameraRecorder() override;
+  CameraRecorder(const CameraRecorder&) = delete;
+  CameraRecorder& operator=(const CameraRecorder&) = delete;
+
+  void start();
+  // Stops the pipeline, closes the open segment cleanly and joins the thread.
+  void stop();
+  [[nodiscard]] const Camera& camera() const { return camera_; }
+  [[nodiscard]] RecorderStats stats() const;
+
+ private:
+  void run();
+  void on_track(const TrackInfo& track) override;
+  void on_access_unit(AccessUnit&& unit) override;
+  void on_fragment(Fragment&& fragment);
+  Status begin_segment(const Fragment& fragment);
+  void finish_segment();
+  // Closes a segment whose FINAL message could not be written (full disk). false: still no room.
+  bool close_unfinished_segment();
+  void handle_write_error(const Error& error);
+  void publish(const std::string& state, const std::string& reason);
+  void sleep_interruptibly(uint32_t ms);
+
+  Camera camera_;
+  Catalog& catalog_;
+  const hal::Storage& storage_;
+  const hal::Clock& clock_;
+  const hal::KeyStore& keys_;
+  RecordingConfig config_;
+
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+  std::mutex wake_mutex_;
+  std::condition_variable wake_;
+  std::mutex capture_mutex_;
+  Capture* capture_ = nullptr;  // the live connection, for stop()
+
+  // Streaming-thread state (touched only by the capture thread, and by run() after it ended).
+  std::unique_ptr<Segmenter> segmenter_;
+  std::unique_ptr<SegmentWriter> writer_;
+  SegmentRow current_row_;
+  std::optional<SegmentRow> unfinished_row_;
+  int64_t last_progress_monotonic_us_ = 0;
+  int64_t last_space_check_monotonic_us_ = 0;
+  bool disk_full_ = false;
+  bool published_recording_ = false;
+  std::string published_state_;
+  int64_t published_since_us_ = 0;
+
+  mutable std::mutex stats_mutex_;
+  RecorderStats stats_;
+};
+
+// All cameras of a catalog; `sync_cameras` starts recorders for new cameras and stops those of
+// removed ones.
+class Recorder {
+ public:
+  Recorder(Catalog& catalog, const hal::Storage& storage, const hal::Clock& clock,
+           const hal::KeyStore& keys, RecordingConfig config);
+  ~Recorder();
+  Recorder(const Recorder&) = delete;
+  Recorder& operator=(const Recorder&) = delete;
+
+  Status sync_cameras();
+  void stop_all();
+  [[nodiscard]] size_t camera_count() const { return recorders_.size(); }
+
+ private:
+  Catalog& catalog_;
+  const hal::Storage& storage_;
+  const hal::Clock& clock_;
+  const hal::KeyStore& keys_;
+  RecordingConfig config_;
+  std::map<int64_t, std::unique_ptr<CameraRecorder>> recorders_;
+};
+
+}  // namespace yardwatch::recorder

@@ -1,0 +1,133 @@
+#include "yardwatch/recorder/segmenter.h"
+
+#include <catch2/catch.hpp>
+
+using namespace yardwatch;
+using namespace yardwatch::recorder;
+
+namespace {
+
+constexpr int64_t kStart = 1'795'600'800'000'000LL;  // 2026-11-25T10:00:00Z
+constexpr int64_t kFrameNs = 40'000'000;              // 25 fps
+
+struct Harness {
+  hal::SimulatedClock clock{kStart};
+  std::vector<Fragment> fragments;
+  Segmenter segmenter;
+  int64_t frame = 0;
+
+  explicit Harness(SegmenterConfig config = {})
+      : segmenter(clock, config, [this](Fragment&& f) { fragments.push_back(std::move(f)); }) {
+    TrackInfo track;
+    track.width = 640;
+    track.height = 360;
+    track.codec_config = {1, 2, 3};
+    segmenter.on_track(track);
+  }
+
+  // Feeds one frame "arriving now"; keyframe every `gop` frames.
+  void feed(int gop, bool with_timestamps = true) {
+    AccessUnit unit;
+    unit.data = {0, 0, 0, 1, static_cast<uint8_t>(frame & 0xff)};
+    unit.keyframe = frame % gop == 0;
+    if (with_timestamps) {
+      unit.pts_ns = frame * kFrameNs;
+      unit.dts_ns = frame * kFrameNs;
+    }
+    clock.advance_us(kFrameNs / 1000);
+    ++frame;
+    segmenter.on_access_unit(std::move(unit));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("fragments are cut at keyframes (one GOP each)", "[recorder][segmenter]") {
+  Harness h;
+  for (int i = 0; i < 25 * 3 + 1; ++i) h.feed(25);  // three GOPs and the next keyframe
+  REQUIRE(h.fragments.size() == 3);
+  for (const auto& fragment : h.fragments) {
+    CHECK(fragment.info.sample_count == 25);
+    CHECK(fragment.info.duration_us == 1'000'000);
+  }
+  CHECK(h.fragments[0].starts_segment);
+  CHECK_FALSE(h.fragments[1].starts_segment);
+  // Consecutive fragments are contiguous in wall-clock time.
+  CHECK(h.fragments[1].info.utc_start_us ==
+        h.fragments[0].info.utc_start_us + h.fragments[0].info.duration_us);
+  // The first fragment ends when the unit that closed it arrived.
+  CHECK(h.fragments[0].info.utc_start_us + h.fragments[0].info.duration_us ==
+        kStart + 26 * 40'000);
+}
+
+TEST_CASE("long GOPs are split so the vault can flush every 2 s", "[recorder][segmenter]") {
+  Harness h;
+  for (int i = 0; i < 250 + 1; ++i) h.feed(250);  // a 10 s GOP
+  REQUIRE(h.fragments.size() == 5);
+  for (const auto& fragment : h.fragments) CHECK(fragment.info.duration_us <= 2'000'000);
+  CHECK(h.fragments[0].starts_segment);
+  for (size_t i = 1; i < h.fragments.size(); ++i) CHECK_FALSE(h.fragments[i].starts_segment);
+}
+
+TEST_CASE("segments roll at the first keyframe after the segment duration",
+          "[recorder][segmenter]") {
+  SegmenterConfig config;
+  config.segment_duration_us = 5'000'000;
+  Harness h(config);
+  for (int i = 0; i < 25 * 12 + 1; ++i) h.feed(50);  // 2 s GOPs for 12 s
+  REQUIRE(h.fragments.size() == 6);
+  std::vector<bool> starts;
+  for (const auto& f : h.fragments) starts.push_back(f.starts_segment);
+  CHECK(starts == std::vector<bool>{true, false, false, true, false, false});
+  // Decode times restart at zero in a new segment.
+  CHECK(h.fragments[3].info.decode_time == 0);
+  CHECK(h.fragments[4].info.decode_time == 2 * 90000);
+}
+
+TEST_CASE("units before the first keyframe are dropped", "[recorder][segmenter]") {
+  Harness h;
+  h.frame = 5;  // join mid-GOP
+  for (int i = 0; i < 20 + 25 + 1; ++i) h.feed(25);
+  REQUIRE(h.fragments.size() == 1);
+  CHECK(h.fragments[0].info.sample_count == 25);
+  CHECK(h.fragments[0].starts_segment);
+}
+
+TEST_CASE("missing timestamps are filled from the frame rate", "[recorder][segmenter]") {
+  Harness h;
+  for (int i = 0; i < 10; ++i) h.feed(25);
+  for (int i = 0; i < 15; ++i) h.feed(25, false);  // the parser lost them
+  h.feed(25);
+  REQUIRE(h.fragments.size() == 1);
+  CHECK(h.fragments[0].info.sample_count == 25);
+  CHECK(h.fragments[0].info.duration_us == 1'000'000);
+}
+
+TEST_CASE("wall-clock times never go back before not_before (no overlaps)",
+          "[recorder][segmenter]") {
+  Harness h;
+  h.segmenter.set_not_before(kStart + 3'600'000'000LL);  // the last segment ended in the future
+  for (int i = 0; i < 26; ++i) h.feed(25);
+  REQUIRE(h.fragments.size() == 1);
+  CHECK(h.fragments[0].info.utc_start_us == kStart + 3'600'000'000LL);
+}
+
+TEST_CASE("a wall-clock jump re-anchors the fragment times", "[recorder][segmenter]") {
+  Harness h;
+  for (int i = 0; i < 26; ++i) h.feed(25);
+  h.clock.jump_wall_clock_us(600'000'000);  // NTP steps the clock 10 minutes forward
+  for (int i = 0; i < 25; ++i) h.feed(25);
+  REQUIRE(h.fragments.size() == 2);
+  const auto& second = h.fragments[1].info;
+  CHECK(second.utc_start_us + second.duration_us == h.clock.now_utc_us());
+}
+
+TEST_CASE("flush emits the last partial fragment", "[recorder][segmenter]") {
+  Harness h;
+  for (int i = 0; i < 30; ++i) h.feed(25);
+  REQUIRE(h.fragments.size() == 1);
+  h.segmenter.flush();
+  REQUIRE(h.fragments.size() == 2);
+  CHECK(h.fragments[1].info.sample_count == 5);
+  CHECK(h.fragments[1].info.duration_us == 200'000);
+}
