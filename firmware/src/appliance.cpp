@@ -33,7 +33,8 @@ Status check_key_dir_outside_data(const fs::path& key_dir, const fs::path& data_
 }  // namespace
 
 Result<std::unique_ptr<Appliance>> Appliance::init(const ApplianceOptions& options) {
-  if (options.data_dir.empty()) return make_error(ErrorKind::kInvalidArgument, "--data is required");
+  if (options.data_dir.empty())
+    return make_error(ErrorKind::kInvalidArgument, "--data is required");
   const fs::path key_dir = resolve_key_dir(options);
   YW_TRY(check_key_dir_outside_data(key_dir, options.data_dir));
   if (fs::exists(recorder::catalog_path(options.data_dir))) {
@@ -46,14 +47,17 @@ Result<std::unique_ptr<Appliance>> Appliance::init(const ApplianceOptions& optio
   ::chmod(options.data_dir.c_str(), 0700);
   std::error_code error;
   fs::create_directories(recorder::segments_root(options.data_dir), error);
-  if (error) return make_error(ErrorKind::kPermissionDenied, "create segments directory: " + error.message());
+  if (error)
+    return make_error(ErrorKind::kPermissionDenied,
+                      "create segments directory: " + error.message());
   YW_TRY(hal::FileKeyStore::create(key_dir));
   YW_TRY(recorder::Catalog::open(recorder::catalog_path(options.data_dir), true));
   return open(options);
 }
 
 Result<std::unique_ptr<Appliance>> Appliance::open(const ApplianceOptions& options) {
-  if (options.data_dir.empty()) return make_error(ErrorKind::kInvalidArgument, "--data is required");
+  if (options.data_dir.empty())
+    return make_error(ErrorKind::kInvalidArgument, "--data is required");
   std::unique_ptr<Appliance> appliance(new Appliance());
   YW_ASSIGN_OR_RETURN(appliance->clock_, hal::make_board_clock(options.board));
   appliance->storage_ = std::make_unique<hal::DirectoryStorage>(options.data_dir);

@@ -6,9 +6,9 @@
 namespace yardwatch::firmware {
 
 const std::vector<std::string_view>& permitted_zones() {
-  static const std::vector<std::string_view> zones = {
-      "schoolyard", "entrance", "bicycle_shed", "parking", "fence", "playground", "sports_field",
-      "perimeter"};
+  static const std::vector<std::string_view> zones = {"schoolyard",   "entrance", "bicycle_shed",
+                                                      "parking",      "fence",    "playground",
+                                                      "sports_field", "perimeter"};
   return zones;
 }
 
@@ -50,9 +50,9 @@ Status validate_camera(const recorder::CameraSpec& spec) {
                           "changing rooms and consultation rooms");
   }
   if (!contains(permitted_zones(), spec.zone)) {
-    return make_error(ErrorKind::kInvalidArgument, "unknown zone '" + spec.zone +
-                                                       "'; permitted zones (R1): " +
-                                                       join(permitted_zones()));
+    return make_error(
+        ErrorKind::kInvalidArgument,
+        "unknown zone '" + spec.zone + "'; permitted zones (R1): " + join(permitted_zones()));
   }
   if (spec.retention_days < 1 || spec.retention_days > kMaxRetentionDays) {
     return make_error(ErrorKind::kInvalidArgument,
@@ -61,12 +61,14 @@ Status validate_camera(const recorder::CameraSpec& spec) {
   }
   std::string_view url = spec.url;
   if (!url.starts_with("rtsp://") && !url.starts_with("rtsps://")) {
-    return make_error(ErrorKind::kInvalidArgument, "camera URL must start with rtsp:// or rtsps://");
+    return make_error(ErrorKind::kInvalidArgument,
+                      "camera URL must start with rtsp:// or rtsps://");
   }
   if (url.size() > 1024 || std::any_of(url.begin(), url.end(), [](unsigned char c) {
         return std::iscntrl(c) != 0 || c == ' ';
       })) {
-    return make_error(ErrorKind::kInvalidArgument, "camera URL contains spaces or control characters");
+    return make_error(ErrorKind::kInvalidArgument,
+                      "camera URL contains spaces or control characters");
   }
   if (spec.transport != "tcp" && spec.transport != "udp") {
     return make_error(ErrorKind::kInvalidArgument, "transport must be tcp or udp");

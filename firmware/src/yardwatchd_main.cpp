@@ -30,8 +30,8 @@ int run(const firmware::ApplianceOptions& options, int segment_seconds, uint64_t
     return 1;
   }
   auto& catalog = appliance.value()->catalog();
-  auto report = recorder::recover_data_dir(catalog, appliance.value()->storage(),
-                                           appliance.value()->keys());
+  auto report =
+      recorder::recover_data_dir(catalog, appliance.value()->storage(), appliance.value()->keys());
   if (!report.ok()) {
     std::fprintf(stderr, "yardwatchd: recovery failed: %s\n", report.error().to_string().c_str());
     return 1;

@@ -41,9 +41,12 @@ bool parse_digits(std::string_view text, size_t position, size_t count, int64_t&
 
 std::string_view sync_state_name(SyncState state) {
   switch (state) {
-    case SyncState::kUnknown: return "unknown";
-    case SyncState::kUnsynchronised: return "unsynchronised";
-    case SyncState::kSynchronised: return "synchronised";
+    case SyncState::kUnknown:
+      return "unknown";
+    case SyncState::kUnsynchronised:
+      return "unsynchronised";
+    case SyncState::kSynchronised:
+      return "synchronised";
   }
   return "unknown";
 }
@@ -85,13 +88,12 @@ Result<std::unique_ptr<Clock>> make_board_clock(std::string_view board) {
   const bool is_unsynced = unsynced != nullptr && std::string_view(unsynced) == "1";
   if (sim_now == nullptr || *sim_now == '\0') {
     if (!is_unsynced) return std::unique_ptr<Clock>(std::make_unique<SystemClock>());
-    return std::unique_ptr<Clock>(std::make_unique<OffsetClock>(
-        read_clock_us(CLOCK_REALTIME), SyncState::kUnsynchronised));
+    return std::unique_ptr<Clock>(
+        std::make_unique<OffsetClock>(read_clock_us(CLOCK_REALTIME), SyncState::kUnsynchronised));
   }
   auto start = parse_iso8601_utc_us(sim_now);
   if (!start.ok()) {
-    return make_error(ErrorKind::kInvalidArgument,
-                      "YARDWATCH_SIM_NOW: " + start.error().message);
+    return make_error(ErrorKind::kInvalidArgument, "YARDWATCH_SIM_NOW: " + start.error().message);
   }
   return std::unique_ptr<Clock>(std::make_unique<OffsetClock>(
       start.value(), is_unsynced ? SyncState::kUnsynchronised : SyncState::kSynchronised));
@@ -100,9 +102,9 @@ Result<std::unique_ptr<Clock>> make_board_clock(std::string_view board) {
 Result<int64_t> parse_iso8601_utc_us(std::string_view text) {
   // YYYY-MM-DDTHH:MM:SS[.ffffff](Z|+00:00)   also a bare date YYYY-MM-DD (midnight UTC)
   auto bad = [&text]() {
-    return make_error(ErrorKind::kInvalidArgument,
-                      "'" + std::string(text) +
-                          "' is not an ISO-8601 UTC time like 2026-11-25T10:00:00Z");
+    return make_error(
+        ErrorKind::kInvalidArgument,
+        "'" + std::string(text) + "' is not an ISO-8601 UTC time like 2026-11-25T10:00:00Z");
   };
   int64_t year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
   if (!parse_digits(text, 0, 4, year) || text.size() < 10 || text[4] != '-' ||
@@ -136,7 +138,8 @@ Result<int64_t> parse_iso8601_utc_us(std::string_view text) {
   if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
     return bad();
   }
-  const int64_t days = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  const int64_t days =
+      days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
   return ((days * 24 + hour) * 60 + minute) * 60'000'000 + second * 1'000'000 + fraction_us;
 }
 
@@ -155,7 +158,8 @@ std::string format_iso8601_utc(int64_t utc_us) {
   std::string result(buffer, length);
   if (fraction != 0) {
     char fraction_text[8];
-    std::snprintf(fraction_text, sizeof(fraction_text), ".%06lld", static_cast<long long>(fraction));
+    std::snprintf(fraction_text, sizeof(fraction_text), ".%06lld",
+                  static_cast<long long>(fraction));
     result += fraction_text;
   }
   result += 'Z';

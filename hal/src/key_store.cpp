@@ -57,8 +57,8 @@ Result<SecretBytes> read_key_file(const fs::path& path, size_t expected_size) {
   if (::fstat(fd.get(), &info) != 0) return errno_error(errno, "stat " + path.string());
   YW_TRY(check_private(path, info));
   if (static_cast<size_t>(info.st_size) != expected_size) {
-    return make_error(ErrorKind::kDataLoss, path.string() + " has " +
-                                                std::to_string(info.st_size) + " bytes, expected " +
+    return make_error(ErrorKind::kDataLoss, path.string() + " has " + std::to_string(info.st_size) +
+                                                " bytes, expected " +
                                                 std::to_string(expected_size));
   }
   SecretBytes key(expected_size);
@@ -109,7 +109,8 @@ Result<std::unique_ptr<FileKeyStore>> FileKeyStore::open(const fs::path& directo
     return errno_error(errno, "key directory " + directory.string() + " (run `yardwatch init`)");
   }
   YW_TRY(check_private(directory, info));
-  YW_ASSIGN_OR_RETURN(SecretBytes master, read_key_file(directory / kMasterKeyFile, kMasterKeyBytes));
+  YW_ASSIGN_OR_RETURN(SecretBytes master,
+                      read_key_file(directory / kMasterKeyFile, kMasterKeyBytes));
   YW_ASSIGN_OR_RETURN(SecretBytes signing,
                       read_key_file(directory / kSigningKeyFile, kSigningSecretKeyBytes));
   return std::unique_ptr<FileKeyStore>(new FileKeyStore(std::move(master), std::move(signing)));

@@ -12,13 +12,15 @@ namespace yardwatch::hal {
 
 Result<uint64_t> DirectoryStorage::free_bytes() const {
   struct statvfs info {};
-  if (::statvfs(data_dir_.c_str(), &info) != 0) return errno_error(errno, "statvfs " + data_dir_.string());
+  if (::statvfs(data_dir_.c_str(), &info) != 0)
+    return errno_error(errno, "statvfs " + data_dir_.string());
   return static_cast<uint64_t>(info.f_bavail) * info.f_frsize;
 }
 
 Result<uint64_t> DirectoryStorage::total_bytes() const {
   struct statvfs info {};
-  if (::statvfs(data_dir_.c_str(), &info) != 0) return errno_error(errno, "statvfs " + data_dir_.string());
+  if (::statvfs(data_dir_.c_str(), &info) != 0)
+    return errno_error(errno, "statvfs " + data_dir_.string());
   return static_cast<uint64_t>(info.f_blocks) * info.f_frsize;
 }
 

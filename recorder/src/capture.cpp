@@ -44,8 +44,8 @@ struct Capture::State {
   std::atomic<int64_t> last_unit_ms{0};
   std::atomic<bool> got_first_unit{false};
 
-  std::mutex mutex;               // guards the fields below (set on streaming threads)
-  std::string link_error;         // unsupported codec and similar, found in pad-added
+  std::mutex mutex;        // guards the fields below (set on streaming threads)
+  std::string link_error;  // unsupported codec and similar, found in pad-added
   ErrorKind link_error_kind = ErrorKind::kInvalidArgument;
   std::vector<uint8_t> last_codec_config;
 
@@ -57,9 +57,9 @@ struct Capture::State {
     }
     // Wake up the supervising loop.
     GstPtr<GstBus> bus(gst_element_get_bus(pipeline.get()));
-    gst_bus_post(bus.get(), gst_message_new_application(
-                                GST_OBJECT(pipeline.get()),
-                                gst_structure_new_empty("yardwatch-link-error")));
+    gst_bus_post(bus.get(),
+                 gst_message_new_application(GST_OBJECT(pipeline.get()),
+                                             gst_structure_new_empty("yardwatch-link-error")));
   }
 };
 
@@ -182,8 +182,9 @@ void on_pad_added(GstElement* /*source*/, GstPad* pad, gpointer user_data) {
   GstElement* timestamper = make_element(timestamper_name);
   GstElement* sink = make_element("appsink");
   if (depay == nullptr || parse == nullptr || filter == nullptr || sink == nullptr) {
-    state->fail_link(ErrorKind::kInternal, "a GStreamer element is missing (install "
-                                           "gstreamer1.0-plugins-good and -bad)");
+    state->fail_link(ErrorKind::kInternal,
+                     "a GStreamer element is missing (install "
+                     "gstreamer1.0-plugins-good and -bad)");
     return;
   }
   CapsPtr filter_caps(gst_caps_from_string(caps_text));
@@ -229,7 +230,8 @@ Error error_from_message(GstMessage* message) {
                           "the camera rejected the credentials (" + text + ")");
       case GST_RESOURCE_ERROR_NOT_FOUND:
         return make_error(ErrorKind::kNotFound, "the camera has no such stream (" + text + ")");
-      default: break;
+      default:
+        break;
     }
   }
   if (debug && std::strstr(debug.get(), "401") != nullptr) {
@@ -257,7 +259,8 @@ Result<std::unique_ptr<Capture>> Capture::create(const CaptureConfig& config,
   state.pipeline.reset(GST_ELEMENT(gst_object_ref_sink(gst_pipeline_new("camera"))));
   state.source = make_element("rtspsrc");
   if (state.source == nullptr) {
-    return make_error(ErrorKind::kInternal, "rtspsrc is missing (install gstreamer1.0-plugins-good)");
+    return make_error(ErrorKind::kInternal,
+                      "rtspsrc is missing (install gstreamer1.0-plugins-good)");
   }
   g_object_set(state.source, "location", config.url.c_str(), "latency",
                static_cast<guint>(config.latency_ms), "protocols",
@@ -277,9 +280,8 @@ Capture::~Capture() {
 void Capture::stop() {
   state_->stop_requested = true;
   GstPtr<GstBus> bus(gst_element_get_bus(state_->pipeline.get()));
-  gst_bus_post(bus.get(), gst_message_new_application(
-                              GST_OBJECT(state_->pipeline.get()),
-                              gst_structure_new_empty("yardwatch-stop")));
+  gst_bus_post(bus.get(), gst_message_new_application(GST_OBJECT(state_->pipeline.get()),
+                                                      gst_structure_new_empty("yardwatch-stop")));
 }
 
 Status Capture::run_until_stopped_or_failed(uint32_t stall_timeout_ms) {
@@ -318,11 +320,12 @@ Status Capture::run_until_stopped_or_failed(uint32_t stall_timeout_ms) {
                               ? stall_timeout_ms
                               : static_cast<int64_t>(state.config.connect_timeout_s) * 2000;
     if (now - since > limit) {
-      result = make_error(ErrorKind::kUnavailable,
-                          state.got_first_unit
-                              ? "no video from the camera for " + std::to_string(limit / 1000) + " s"
-                              : "no video from the camera within " +
-                                    std::to_string(limit / 1000) + " s of connecting");
+      result =
+          make_error(ErrorKind::kUnavailable,
+                     state.got_first_unit
+                         ? "no video from the camera for " + std::to_string(limit / 1000) + " s"
+                         : "no video from the camera within " + std::to_string(limit / 1000) +
+                               " s of connecting");
       break;
     }
   }

@@ -132,9 +132,12 @@ std::string random_device_id() {
 
 std::string_view segment_state_name(SegmentState state) {
   switch (state) {
-    case SegmentState::kRecording: return "recording";
-    case SegmentState::kComplete: return "complete";
-    case SegmentState::kGarbage: return "garbage";
+    case SegmentState::kRecording:
+      return "recording";
+    case SegmentState::kComplete:
+      return "complete";
+    case SegmentState::kGarbage:
+      return "garbage";
   }
   return "recording";
 }
@@ -206,9 +209,8 @@ Result<Camera> Catalog::add_camera(const CameraSpec& spec, int64_t now_utc_us) {
 
 Status Catalog::remove_camera(const std::string& name, int64_t now_utc_us) {
   std::lock_guard lock(mutex_);
-  YW_ASSIGN_OR_RETURN(auto update,
-                      db_->prepare("UPDATE cameras SET removed_utc_us = ?1 "
-                                   "WHERE name = ?2 AND removed_utc_us IS NULL"));
+  YW_ASSIGN_OR_RETURN(auto update, db_->prepare("UPDATE cameras SET removed_utc_us = ?1 "
+                                                "WHERE name = ?2 AND removed_utc_us IS NULL"));
   YW_TRY(update.bind(1, now_utc_us).bind(2, name).run());
   if (db_->changes() == 0) {
     return make_error(ErrorKind::kNotFound, "no camera named '" + name + "'");
@@ -280,9 +282,8 @@ Result<SegmentRow> Catalog::begin_segment(
 
 Status Catalog::update_recording_progress(int64_t segment_id, int64_t end_utc_us, uint64_t bytes) {
   std::lock_guard lock(mutex_);
-  YW_ASSIGN_OR_RETURN(auto update,
-                      db_->prepare("UPDATE segments SET end_utc_us = ?1, bytes = ?2 "
-                                   "WHERE id = ?3 AND state = 'recording'"));
+  YW_ASSIGN_OR_RETURN(auto update, db_->prepare("UPDATE segments SET end_utc_us = ?1, bytes = ?2 "
+                                                "WHERE id = ?3 AND state = 'recording'"));
   return update.bind(1, end_utc_us).bind(2, static_cast<int64_t>(bytes)).bind(3, segment_id).run();
 }
 
@@ -318,8 +319,7 @@ Result<std::optional<SegmentRow>> Catalog::segment(int64_t segment_id) {
   return std::optional<SegmentRow>(read_segment(query));
 }
 
-Result<std::vector<SegmentRow>> Catalog::segments_for_camera(int64_t camera_id,
-                                                             int64_t from_utc_us,
+Result<std::vector<SegmentRow>> Catalog::segments_for_camera(int64_t camera_id, int64_t from_utc_us,
                                                              int64_t to_utc_us) {
   std::lock_guard lock(mutex_);
   YW_ASSIGN_OR_RETURN(auto query,
@@ -360,10 +360,9 @@ Result<std::optional<int64_t>> Catalog::last_end_for_camera(int64_t camera_id) {
 
 Result<CameraFootage> Catalog::footage_summary(int64_t camera_id) {
   std::lock_guard lock(mutex_);
-  YW_ASSIGN_OR_RETURN(auto query,
-                      db_->prepare("SELECT MIN(start_utc_us), MAX(end_utc_us), "
-                                   "COALESCE(SUM(bytes), 0), COUNT(*) FROM segments "
-                                   "WHERE camera_id = ?1 AND state <> 'garbage'"));
+  YW_ASSIGN_OR_RETURN(auto query, db_->prepare("SELECT MIN(start_utc_us), MAX(end_utc_us), "
+                                               "COALESCE(SUM(bytes), 0), COUNT(*) FROM segments "
+                                               "WHERE camera_id = ?1 AND state <> 'garbage'"));
   query.bind(1, camera_id);
   YW_ASSIGN_OR_RETURN(bool has_row, query.step());
   CameraFootage footage;
@@ -381,10 +380,11 @@ Status Catalog::set_camera_status(const CameraStatus& status) {
   std::lock_guard lock(mutex_);
   YW_ASSIGN_OR_RETURN(
       auto upsert,
-      db_->prepare("INSERT INTO camera_status(camera_id, state, reason, since_utc_us, "
-                   "updated_utc_us) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(camera_id) DO "
-                   "UPDATE SET state = excluded.state, reason = excluded.reason, "
-                   "since_utc_us = excluded.since_utc_us, updated_utc_us = excluded.updated_utc_us"));
+      db_->prepare(
+          "INSERT INTO camera_status(camera_id, state, reason, since_utc_us, "
+          "updated_utc_us) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(camera_id) DO "
+          "UPDATE SET state = excluded.state, reason = excluded.reason, "
+          "since_utc_us = excluded.since_utc_us, updated_utc_us = excluded.updated_utc_us"));
   upsert.bind(1, status.camera_id).bind(2, status.state).bind(3, status.reason);
   upsert.bind(4, status.since_utc_us).bind(5, status.updated_utc_us);
   return upsert.run();
@@ -412,14 +412,20 @@ Status Catalog::raise_alarm(const std::string& kind, std::optional<int64_t> came
                       db_->prepare("SELECT id FROM alarms WHERE kind = ?1 AND camera_id IS ?2 "
                                    "AND cleared_utc_us IS NULL"));
   existing.bind(1, kind);
-  if (camera_id) existing.bind(2, *camera_id); else existing.bind_null(2);
+  if (camera_id)
+    existing.bind(2, *camera_id);
+  else
+    existing.bind_null(2);
   YW_ASSIGN_OR_RETURN(bool open, existing.step());
   if (open) return {};
   YW_ASSIGN_OR_RETURN(auto insert,
                       db_->prepare("INSERT INTO alarms(kind, camera_id, message, raised_utc_us) "
                                    "VALUES (?1, ?2, ?3, ?4)"));
   insert.bind(1, kind);
-  if (camera_id) insert.bind(2, *camera_id); else insert.bind_null(2);
+  if (camera_id)
+    insert.bind(2, *camera_id);
+  else
+    insert.bind_null(2);
   insert.bind(3, message).bind(4, now_utc_us);
   return insert.run();
 }
@@ -431,7 +437,10 @@ Status Catalog::clear_alarm(const std::string& kind, std::optional<int64_t> came
                       db_->prepare("UPDATE alarms SET cleared_utc_us = ?1 WHERE kind = ?2 AND "
                                    "camera_id IS ?3 AND cleared_utc_us IS NULL"));
   update.bind(1, now_utc_us).bind(2, kind);
-  if (camera_id) update.bind(3, *camera_id); else update.bind_null(3);
+  if (camera_id)
+    update.bind(3, *camera_id);
+  else
+    update.bind_null(3);
   return update.run();
 }
 

@@ -67,8 +67,8 @@ void CameraRecorder::publish(const std::string& state, const std::string& reason
   const int64_t now = clock_.now_utc_us();
   if (state != published_state_) published_since_us_ = now;
   published_state_ = state;
-  auto status = catalog_.set_camera_status(
-      CameraStatus{camera_.id, state, reason, published_since_us_, now});
+  auto status =
+      catalog_.set_camera_status(CameraStatus{camera_.id, state, reason, published_since_us_, now});
   if (!status.ok()) log_line(camera_, "could not publish status: " + status.error().to_string());
 }
 
@@ -78,7 +78,8 @@ void CameraRecorder::run() {
     publish("connecting", "");
     published_recording_ = false;
     segmenter_ = std::make_unique<Segmenter>(
-        clock_, config_.segmenter, [this](Fragment&& fragment) { on_fragment(std::move(fragment)); });
+        clock_, config_.segmenter,
+        [this](Fragment&& fragment) { on_fragment(std::move(fragment)); });
     auto last_end = catalog_.last_end_for_camera(camera_.id);
     if (last_end.ok() && last_end.value()) segmenter_->set_not_before(*last_end.value());
 
@@ -140,7 +141,9 @@ void CameraRecorder::on_track(const TrackInfo& track) {
   segmenter_->on_track(track);
 }
 
-void CameraRecorder::on_access_unit(AccessUnit&& unit) { segmenter_->on_access_unit(std::move(unit)); }
+void CameraRecorder::on_access_unit(AccessUnit&& unit) {
+  segmenter_->on_access_unit(std::move(unit));
+}
 
 Status CameraRecorder::begin_segment(const Fragment& fragment) {
   const TrackInfo& track = *segmenter_->track();
@@ -152,9 +155,8 @@ Status CameraRecorder::begin_segment(const Fragment& fragment) {
   auto free = storage_.free_bytes();
   if (free.ok() && free.value() < config_.min_free_bytes + fragment.bytes.size()) {
     return make_error(ErrorKind::kResourceExhausted,
-                      "data volume is full (" + std::to_string(free.value() >> 20) +
-                          " MiB free, " + std::to_string(config_.min_free_bytes >> 20) +
-                          " MiB needed)");
+                      "data volume is full (" + std::to_string(free.value() >> 20) + " MiB free, " +
+                          std::to_string(config_.min_free_bytes >> 20) + " MiB needed)");
   }
   if (!close_unfinished_segment()) {
     return make_error(ErrorKind::kResourceExhausted,
@@ -163,11 +165,10 @@ Status CameraRecorder::begin_segment(const Fragment& fragment) {
   hal::SecretBytes key = generate_segment_key();
   NewSegment segment{camera_.id, fragment.info.utc_start_us, std::string(codec_name(track.codec)),
                      track.width, track.height};
-  YW_ASSIGN_OR_RETURN(SegmentRow row,
-                      catalog_.begin_segment(segment, [&](int64_t segment_id) {
-                        return wrap_segment_key(keys_.master_key(), key,
-                                                {segment_id, camera_.id, segment.start_utc_us});
-                      }));
+  YW_ASSIGN_OR_RETURN(SegmentRow row, catalog_.begin_segment(segment, [&](int64_t segment_id) {
+    return wrap_segment_key(keys_.master_key(), key,
+                            {segment_id, camera_.id, segment.start_utc_us});
+  }));
   // The row is committed before the file exists (crash-safety rule 1): recovery removes a row
   // whose file never appeared.
   const SegmentIdentity identity{row.id, camera_.id, row.start_utc_us};
@@ -205,7 +206,9 @@ void CameraRecorder::finish_segment() {
     return;
   }
   const SegmentSummary& s = summary.value();
-  SegmentCompletion completion{s.end_utc_us, s.file_bytes, s.fragment_count,
+  SegmentCompletion completion{s.end_utc_us,
+                               s.file_bytes,
+                               s.fragment_count,
                                {s.plaintext_sha256.begin(), s.plaintext_sha256.end()}};
   auto status = catalog_.complete_segment(current_row_.id, completion);
   if (!status.ok()) log_line(camera_, "could not complete segment: " + status.error().to_string());
@@ -219,9 +222,9 @@ bool CameraRecorder::close_unfinished_segment() {
   const SegmentIdentity identity{row.id, row.camera_id, row.start_utc_us};
   const auto path = segment_path(storage_.data_dir(), row.camera_id, row.id);
   auto key = unwrap_segment_key(keys_.master_key(), row.wrapped_key, identity);
-  Result<RecoveredSegment> recovered = key.ok()
-                                           ? recover_segment_file(storage_, path, identity, key.value())
-                                           : Result<RecoveredSegment>(key.error());
+  Result<RecoveredSegment> recovered =
+      key.ok() ? recover_segment_file(storage_, path, identity, key.value())
+               : Result<RecoveredSegment>(key.error());
   if (!recovered.ok() && recovered.error().kind == ErrorKind::kResourceExhausted) return false;
   if (!recovered.ok() || recovered.value().summary.fragment_count == 0) {
     std::error_code ignored;
@@ -230,7 +233,9 @@ bool CameraRecorder::close_unfinished_segment() {
   } else {
     const SegmentSummary& s = recovered.value().summary;
     auto status = catalog_.complete_segment(
-        row.id, SegmentCompletion{s.end_utc_us, s.file_bytes, s.fragment_count,
+        row.id, SegmentCompletion{s.end_utc_us,
+                                  s.file_bytes,
+                                  s.fragment_count,
                                   {s.plaintext_sha256.begin(), s.plaintext_sha256.end()}});
     if (!status.ok()) return false;
     std::lock_guard lock(stats_mutex_);
@@ -242,13 +247,18 @@ bool CameraRecorder::close_unfinished_segment() {
 
 void CameraRecorder::handle_write_error(const Error& error) {
   const bool full = error.kind == ErrorKind::kResourceExhausted;
+  const bool first_time = !(full && disk_full_);
   if (full && !disk_full_) {
     disk_full_ = true;
     (void)catalog_.raise_alarm("disk_full", camera_.id,
                                "recording stopped: the data volume is full", clock_.now_utc_us());
   }
-  publish("error", full ? "disk full: " + error.message : "write error: " + error.message);
-  log_line(camera_, error.to_string());
+  // While the disk stays full every keyframe retries; say so once, not every second.
+  if (first_time) {
+    publish("error", full ? "disk full: " + error.message : "write error: " + error.message);
+    log_line(camera_, error.to_string());
+  }
+  published_recording_ = false;
   segmenter_->request_new_segment();
 }
 

@@ -66,8 +66,7 @@ Result<RecoveryReport> recover_data_dir(Catalog& catalog, const hal::Storage& st
         key.ok() ? recover_segment_file(storage, path, identity_of(row), key.value())
                  : Result<RecoveredSegment>(key.error());
     if (!recovered.ok() || recovered.value().summary.fragment_count == 0) {
-      std::string why = recovered.ok() ? "it held no complete fragment"
-                                       : recovered.error().message;
+      std::string why = recovered.ok() ? "it held no complete fragment" : recovered.error().message;
       remove_file(storage, path);
       YW_TRY(catalog.delete_segment(row.id));
       ++report.rows_removed;
@@ -75,10 +74,11 @@ Result<RecoveryReport> recover_data_dir(Catalog& catalog, const hal::Storage& st
       continue;
     }
     const SegmentSummary& summary = recovered.value().summary;
-    YW_TRY(catalog.complete_segment(
-        row.id, SegmentCompletion{summary.end_utc_us, summary.file_bytes, summary.fragment_count,
-                                  {summary.plaintext_sha256.begin(),
-                                   summary.plaintext_sha256.end()}}));
+    YW_TRY(catalog.complete_segment(row.id, SegmentCompletion{summary.end_utc_us,
+                                                              summary.file_bytes,
+                                                              summary.fragment_count,
+                                                              {summary.plaintext_sha256.begin(),
+                                                               summary.plaintext_sha256.end()}}));
     ++report.segments_recovered;
     report.bytes_discarded += recovered.value().bytes_discarded;
     report.notes.push_back("recovered " + segment_label(row) + ": " +
@@ -130,10 +130,9 @@ Result<std::vector<CheckViolation>> check_data_dir(Catalog& catalog, const hal::
     }
     // Rule 6: no overlapping segments for one camera (rows are ordered by camera, start).
     auto previous = previous_per_camera.find(row.camera_id);
-    if (previous != previous_per_camera.end() &&
-        row.start_utc_us < previous->second->end_utc_us) {
-      violations.push_back({6, label + " starts before " + segment_label(*previous->second) +
-                                   " ends (overlap)"});
+    if (previous != previous_per_camera.end() && row.start_utc_us < previous->second->end_utc_us) {
+      violations.push_back(
+          {6, label + " starts before " + segment_label(*previous->second) + " ends (overlap)"});
     }
     previous_per_camera[row.camera_id] = &row;
     if (row.end_utc_us < row.start_utc_us) {

@@ -48,7 +48,8 @@ void Segmenter::on_access_unit(AccessUnit&& unit) {
 
   if (last_) {
     const int64_t duration = dts_ticks - last_->dts_ticks;
-    last_->sample.duration = static_cast<uint32_t>(std::clamp<int64_t>(duration, 1, kTimescale * 10));
+    last_->sample.duration =
+        static_cast<uint32_t>(std::clamp<int64_t>(duration, 1, kTimescale * 10));
     last_duration_ticks_ = last_->sample.duration;
     fragment_.push_back(std::move(*last_));
     last_.reset();

@@ -7,18 +7,31 @@ namespace yardwatch::recorder::sql {
 Error sqlite_error(sqlite3* db, int code, std::string_view what) {
   ErrorKind kind = ErrorKind::kInternal;
   switch (code & 0xff) {
-    case SQLITE_FULL: kind = ErrorKind::kResourceExhausted; break;
+    case SQLITE_FULL:
+      kind = ErrorKind::kResourceExhausted;
+      break;
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
-    case SQLITE_IOERR: kind = ErrorKind::kDataLoss; break;
+    case SQLITE_IOERR:
+      kind = ErrorKind::kDataLoss;
+      break;
     case SQLITE_BUSY:
-    case SQLITE_LOCKED: kind = ErrorKind::kUnavailable; break;
-    case SQLITE_CANTOPEN: kind = ErrorKind::kNotFound; break;
+    case SQLITE_LOCKED:
+      kind = ErrorKind::kUnavailable;
+      break;
+    case SQLITE_CANTOPEN:
+      kind = ErrorKind::kNotFound;
+      break;
     case SQLITE_READONLY:
     case SQLITE_PERM:
-    case SQLITE_AUTH: kind = ErrorKind::kPermissionDenied; break;
-    case SQLITE_CONSTRAINT: kind = ErrorKind::kAlreadyExists; break;
-    default: break;
+    case SQLITE_AUTH:
+      kind = ErrorKind::kPermissionDenied;
+      break;
+    case SQLITE_CONSTRAINT:
+      kind = ErrorKind::kAlreadyExists;
+      break;
+    default:
+      break;
   }
   std::string detail = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(code);
   return Error{kind, std::string(what) + ": " + detail};
@@ -96,9 +109,9 @@ Result<std::unique_ptr<Database>> Database::open(const std::filesystem::path& pa
   sqlite3_busy_timeout(raw, 10000);
   // WAL so readers (yardwatch status) never block the recorder; FULL so a committed row
   // survives a power cut; secure_delete so deleted key material is overwritten (DESIGN §4).
-  YW_TRY(db->exec(
-      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
-      "PRAGMA secure_delete=ON;"));
+  YW_TRY(
+      db->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
+               "PRAGMA secure_delete=ON;"));
   return db;
 }
 

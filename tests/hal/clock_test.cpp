@@ -21,9 +21,9 @@ TEST_CASE("ISO-8601 UTC parses and formats round trip", "[hal][clock]") {
 }
 
 TEST_CASE("ISO-8601 parsing refuses what is not UTC or not a time", "[hal][clock]") {
-  for (const char* bad : {"", "2026-11-25T10:00:00", "2026-11-25T10:00:00+01:00", "yesterday",
-                          "2026-13-01T00:00:00Z", "2026-11-25T25:00:00Z", "2026-11-25T10:00Z",
-                          "2026-11-25T10:00:00.Z"}) {
+  for (const char* bad :
+       {"", "2026-11-25T10:00:00", "2026-11-25T10:00:00+01:00", "yesterday", "2026-13-01T00:00:00Z",
+        "2026-11-25T25:00:00Z", "2026-11-25T10:00Z", "2026-11-25T10:00:00.Z"}) {
     INFO(bad);
     auto parsed = parse_iso8601_utc_us(bad);
     REQUIRE_FALSE(parsed.ok());

@@ -21,8 +21,8 @@ struct TmpfsMount {
   fs::path path;
   explicit TmpfsMount(fs::path where, const std::string& size) : path(std::move(where)) {
     fs::create_directories(path);
-    auto result = run_command({"/bin/mount", "-t", "tmpfs", "-o", "size=" + size + ",mode=0700",
-                               "tmpfs", path.string()});
+    auto result = run_command(
+        {"/bin/mount", "-t", "tmpfs", "-o", "size=" + size + ",mode=0700", "tmpfs", path.string()});
     INFO("mounting a tmpfs needs root (CI runs as root): " << result.err);
     REQUIRE(result.exit_code == 0);
   }
@@ -61,7 +61,8 @@ TEST_CASE("disk full: clean stop, alarm, nothing damaged, resume when space retu
     const uint64_t fill = free_bytes(volume.path) - (6u << 20);
     std::ofstream out(filler, std::ios::binary);
     std::string block(1 << 20, 'x');
-    for (uint64_t written = 0; written + block.size() <= fill; written += block.size()) out << block;
+    for (uint64_t written = 0; written + block.size() <= fill; written += block.size())
+      out << block;
   }
   appliance.start_daemon({"--segment-seconds", "3", "--min-free-mb", "1"});
 
@@ -93,14 +94,16 @@ TEST_CASE("disk full: clean stop, alarm, nothing damaged, resume when space retu
   for (const std::string camera : {"yard", "gate"}) {
     for (const auto& segment : appliance.segments(camera)) {
       if (segment["state"] != "complete") continue;
-      auto cat = appliance.cli({"segment", "cat", "--id", std::to_string(segment["id"].get<int64_t>())});
+      auto cat =
+          appliance.cli({"segment", "cat", "--id", std::to_string(segment["id"].get<int64_t>())});
       INFO(cat.err);
       CHECK(cat.exit_code == 0);
       ++readable;
     }
   }
   CHECK(readable >= 1);
-  const size_t segments_before = appliance.segments("yard").size() + appliance.segments("gate").size();
+  const size_t segments_before =
+      appliance.segments("yard").size() + appliance.segments("gate").size();
 
   // Space returns: recording resumes and the alarm clears.
   fs::remove(filler);
@@ -109,7 +112,8 @@ TEST_CASE("disk full: clean stop, alarm, nothing damaged, resume when space retu
   std::this_thread::sleep_for(5s);
   CHECK_FALSE(has_alarm(appliance.status(), "disk_full"));
   REQUIRE(appliance.stop_daemon() == 0);
-  const size_t segments_after = appliance.segments("yard").size() + appliance.segments("gate").size();
+  const size_t segments_after =
+      appliance.segments("yard").size() + appliance.segments("gate").size();
   CHECK(segments_after > segments_before);
   auto final_check = appliance.cli({"catalog", "check"});
   INFO(final_check.out);

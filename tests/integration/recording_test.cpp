@@ -43,7 +43,9 @@ std::string decrypt(const ApplianceFixture& appliance, int64_t id, CommandResult
 double covered_seconds(const json& segments) {
   double total = 0;
   for (const auto& s : segments) {
-    total += static_cast<double>(s["end_utc_us"].get<int64_t>() - s["start_utc_us"].get<int64_t>()) / 1e6;
+    total +=
+        static_cast<double>(s["end_utc_us"].get<int64_t>() - s["start_utc_us"].get<int64_t>()) /
+        1e6;
   }
   return total;
 }
@@ -95,8 +97,8 @@ TEST_CASE("60 s of an H.264 and an H.265 camera: full coverage, playable, no pla
 
   const double wall = static_cast<double>(stopped - started) / 1e6;
   std::vector<std::string> plaintexts;
-  for (const auto& [name, codec] : std::vector<std::pair<std::string, std::string>>{
-           {"yard", "h264"}, {"gate", "hevc"}}) {
+  for (const auto& [name, codec] :
+       std::vector<std::pair<std::string, std::string>>{{"yard", "h264"}, {"gate", "hevc"}}) {
     const json segments = appliance.segments(name);
     INFO(name << ": " << segments.dump());
     REQUIRE(segments.size() >= 3);
@@ -107,7 +109,8 @@ TEST_CASE("60 s of an H.264 and an H.265 camera: full coverage, playable, no pla
       CHECK(segment["state"] == "complete");
       const std::string mp4 = decrypt(appliance, segment["id"].get<int64_t>());
       REQUIRE(!mp4.empty());
-      const fs::path file = work / ("segment-" + std::to_string(segment["id"].get<int64_t>()) + ".mp4");
+      const fs::path file =
+          work / ("segment-" + std::to_string(segment["id"].get<int64_t>()) + ".mp4");
       write_file(file, mp4);
       const ProbeResult probe = ffprobe_file(file);
       INFO("ffprobe: " << probe.error);
@@ -115,8 +118,9 @@ TEST_CASE("60 s of an H.264 and an H.265 camera: full coverage, playable, no pla
       CHECK(probe.codec == codec);
       CHECK(probe.width == 640);
       CHECK(probe.height == 360);
-      const double row_seconds =
-          static_cast<double>(segment["end_utc_us"].get<int64_t>() - segment["start_utc_us"].get<int64_t>()) / 1e6;
+      const double row_seconds = static_cast<double>(segment["end_utc_us"].get<int64_t>() -
+                                                     segment["start_utc_us"].get<int64_t>()) /
+                                 1e6;
       CHECK(std::abs(probe.duration_s - row_seconds) <= 1.0);  // one GOP = 1 s here
       CHECK(std::abs(probe.frames / 25.0 - row_seconds) <= 1.0);
       plaintexts.push_back(mp4);
@@ -129,8 +133,8 @@ TEST_CASE("60 s of an H.264 and an H.265 camera: full coverage, playable, no pla
   const auto files = read_tree(appliance.data_dir());
   const std::regex moof_box("moof[\\s\\S]{4}mfhd");
   const std::vector<std::string> start_codes = {
-      std::string("\0\0\0\1\x67", 5), std::string("\0\0\0\1\x68", 5),
-      std::string("\0\0\0\1\x65", 5), std::string("\0\0\0\1\x40\x01", 6),
+      std::string("\0\0\0\1\x67", 5),     std::string("\0\0\0\1\x68", 5),
+      std::string("\0\0\0\1\x65", 5),     std::string("\0\0\0\1\x40\x01", 6),
       std::string("\0\0\0\1\x42\x01", 6), std::string("\0\0\0\1\x44\x01", 6),
       std::string("\0\0\0\1\x26\x01", 6)};
   for (const auto& [path, bytes] : files) {
@@ -150,8 +154,7 @@ TEST_CASE("60 s of an H.264 and an H.265 camera: full coverage, playable, no pla
   }
 }
 
-TEST_CASE("tampered segment files are detected and never decrypted",
-          "[integration][tamper]") {
+TEST_CASE("tampered segment files are detected and never decrypted", "[integration][tamper]") {
   TempDir work("yw-tamper");
   CamSimOptions sim;
   sim.gop = 25;
@@ -205,8 +208,8 @@ TEST_CASE("tampered segment files are detected and never decrypted",
   SECTION("a truncated file") {
     const fs::path file = path_of(yard[1], camera_ids["yard"]);
     const std::string original = read_file(file);
-    for (size_t keep : {original.size() - 1, original.size() - 100, original.size() / 2,
-                        size_t{70}, size_t{0}}) {
+    for (size_t keep :
+         {original.size() - 1, original.size() - 100, original.size() / 2, size_t{70}, size_t{0}}) {
       write_file(file, original.substr(0, keep));
       expect_refused(yard[1]["id"].get<int64_t>(), "truncated to " + std::to_string(keep));
     }
@@ -270,9 +273,10 @@ TEST_CASE("20 SIGKILLs while recording: recovery keeps the catalog consistent, g
   }
 }
 
-TEST_CASE("a camera off-line for 10 s: disconnected, then recording again within 5 s; the other "
-          "camera is unaffected",
-          "[integration][dropout]") {
+TEST_CASE(
+    "a camera off-line for 10 s: disconnected, then recording again within 5 s; the other "
+    "camera is unaffected",
+    "[integration][dropout]") {
   TempDir work("yw-offline");
   CamSimOptions sim;
   sim.gop = 25;
@@ -314,7 +318,8 @@ TEST_CASE("a camera off-line for 10 s: disconnected, then recording again within
   CHECK(largest_gap(gate) <= 1.0);
 }
 
-TEST_CASE("bad cameras get a clear status and never disturb a good one", "[integration][badinput]") {
+TEST_CASE("bad cameras get a clear status and never disturb a good one",
+          "[integration][badinput]") {
   TempDir work("yw-bad");
   CamSimOptions good;
   good.cameras = 1;
@@ -330,13 +335,14 @@ TEST_CASE("bad cameras get a clear status and never disturb a good one", "[integ
 
   ApplianceFixture appliance(work.path());
   // Not an RTSP URL at all: refused when it is added.
-  auto http = appliance.cli({"camera", "add", "--name", "web", "--url", "http://127.0.0.1/",
-                             "--zone", "schoolyard"});
+  auto http = appliance.cli(
+      {"camera", "add", "--name", "web", "--url", "http://127.0.0.1/", "--zone", "schoolyard"});
   CHECK(http.exit_code != 0);
   CHECK(http.err.find("rtsp://") != std::string::npos);
 
   appliance.add_camera("good", good_sim.url(1));
-  appliance.add_camera("unreachable", "rtsp://127.0.0.1:" + std::to_string(free_tcp_port()) + "/cam1");
+  appliance.add_camera("unreachable",
+                       "rtsp://127.0.0.1:" + std::to_string(free_tcp_port()) + "/cam1");
   const std::string locked_url = locked_sim.url(1);
   appliance.add_camera("wrongpass",
                        "rtsp://officer:wrong@" + locked_url.substr(std::string("rtsp://").size()));
@@ -356,7 +362,8 @@ TEST_CASE("bad cameras get a clear status and never disturb a good one", "[integ
   CHECK(by_name["wrongpass"]["state"] == "error");
   CHECK(by_name["wrongpass"]["reason"].get<std::string>().find("credentials") != std::string::npos);
   CHECK(by_name["mjpeg"]["state"] == "error");
-  CHECK(by_name["mjpeg"]["reason"].get<std::string>().find("unsupported codec") != std::string::npos);
+  CHECK(by_name["mjpeg"]["reason"].get<std::string>().find("unsupported codec") !=
+        std::string::npos);
   CHECK(appliance.segments("unreachable").empty());
   CHECK(appliance.segments("wrongpass").empty());
   CHECK(appliance.segments("mjpeg").empty());

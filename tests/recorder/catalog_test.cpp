@@ -30,15 +30,15 @@ TEST_CASE("catalog stores cameras and segments in a real SQLite file", "[recorde
   CHECK(duplicate.error().kind == ErrorKind::kAlreadyExists);
 
   int64_t wrapped_for = 0;
-  auto row = c.begin_segment({camera.value().id, 5'000'000, "h264", 640, 360},
-                             [&](int64_t id) {
-                               wrapped_for = id;
-                               return std::vector<uint8_t>{1, 2, 3};
-                             });
+  auto row = c.begin_segment({camera.value().id, 5'000'000, "h264", 640, 360}, [&](int64_t id) {
+    wrapped_for = id;
+    return std::vector<uint8_t>{1, 2, 3};
+  });
   REQUIRE(row.ok());
   CHECK(wrapped_for == row.value().id);
   CHECK(c.segments_in_state(SegmentState::kRecording).value().size() == 1);
-  REQUIRE(c.complete_segment(row.value().id, {65'000'000, 1234, 30, std::vector<uint8_t>(32, 7)}).ok());
+  REQUIRE(
+      c.complete_segment(row.value().id, {65'000'000, 1234, 30, std::vector<uint8_t>(32, 7)}).ok());
 
   // Reopen: everything was committed to the file.
   catalog.value().reset();

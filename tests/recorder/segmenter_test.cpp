@@ -8,7 +8,7 @@ using namespace yardwatch::recorder;
 namespace {
 
 constexpr int64_t kStart = 1'795'600'800'000'000LL;  // 2026-11-25T10:00:00Z
-constexpr int64_t kFrameNs = 40'000'000;              // 25 fps
+constexpr int64_t kFrameNs = 40'000'000;             // 25 fps
 
 struct Harness {
   hal::SimulatedClock clock{kStart};
@@ -56,8 +56,7 @@ TEST_CASE("fragments are cut at keyframes (one GOP each)", "[recorder][segmenter
   CHECK(h.fragments[1].info.utc_start_us ==
         h.fragments[0].info.utc_start_us + h.fragments[0].info.duration_us);
   // The first fragment ends when the unit that closed it arrived.
-  CHECK(h.fragments[0].info.utc_start_us + h.fragments[0].info.duration_us ==
-        kStart + 26 * 40'000);
+  CHECK(h.fragments[0].info.utc_start_us + h.fragments[0].info.duration_us == kStart + 26 * 40'000);
 }
 
 TEST_CASE("long GOPs are split so the vault can flush every 2 s", "[recorder][segmenter]") {

@@ -18,15 +18,24 @@ CamSim::CamSim(const CamSimOptions& options, const fs::path& work_dir) {
   port_ = free_tcp_port();
   control_path_ = work_dir / ("camsim-" + std::to_string(port_) + ".sock");
   std::vector<std::string> argv = {binary_path("yardwatch-camsim").string(),
-                                   "--port", std::to_string(port_),
-                                   "--cameras", std::to_string(options.cameras),
-                                   "--codec", options.codec,
-                                   "--width", std::to_string(options.width),
-                                   "--height", std::to_string(options.height),
-                                   "--fps", std::to_string(options.fps),
-                                   "--bitrate", std::to_string(options.bitrate_kbit),
-                                   "--gop", std::to_string(options.gop),
-                                   "--control", control_path_.string()};
+                                   "--port",
+                                   std::to_string(port_),
+                                   "--cameras",
+                                   std::to_string(options.cameras),
+                                   "--codec",
+                                   options.codec,
+                                   "--width",
+                                   std::to_string(options.width),
+                                   "--height",
+                                   std::to_string(options.height),
+                                   "--fps",
+                                   std::to_string(options.fps),
+                                   "--bitrate",
+                                   std::to_string(options.bitrate_kbit),
+                                   "--gop",
+                                   std::to_string(options.gop),
+                                   "--control",
+                                   control_path_.string()};
   if (!options.auth.empty()) {
     argv.push_back("--auth");
     argv.push_back(options.auth);
@@ -34,8 +43,7 @@ CamSim::CamSim(const CamSimOptions& options, const fs::path& work_dir) {
   process_ = std::make_unique<Process>(argv, std::map<std::string, std::string>{}, work_dir);
   const bool ready = wait_until(
       [this] {
-        return process_->stdout_text().find("serving") != std::string::npos ||
-               !process_->running();
+        return process_->stdout_text().find("serving") != std::string::npos || !process_->running();
       },
       std::chrono::seconds(60));
   INFO("camsim stderr: " << process_->stderr_text());
@@ -107,8 +115,8 @@ void ApplianceFixture::add_camera(const std::string& name, const std::string& ur
 
 void ApplianceFixture::start_daemon(std::vector<std::string> extra_args) {
   if (daemon_) previous_logs_ += daemon_->stderr_text();
-  std::vector<std::string> argv = {binary_path("yardwatchd").string(), "--data",
-                                   data_dir_.string(), "--key-dir", key_dir_.string()};
+  std::vector<std::string> argv = {binary_path("yardwatchd").string(), "--data", data_dir_.string(),
+                                   "--key-dir", key_dir_.string()};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   daemon_ = std::make_unique<Process>(argv, std::map<std::string, std::string>{}, root_);
 }
@@ -149,10 +157,10 @@ bool ApplianceFixture::wait_for_state(const std::string& camera, const std::stri
 
 ProbeResult ffprobe_file(const fs::path& path) {
   ProbeResult probe;
-  auto result = run_command({"/usr/bin/ffprobe", "-v", "error", "-count_frames", "-select_streams",
-                             "v:0", "-show_entries",
-                             "stream=codec_name,width,height,nb_read_frames:format=duration",
-                             "-of", "json", path.string()});
+  auto result =
+      run_command({"/usr/bin/ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
+                   "-show_entries", "stream=codec_name,width,height,nb_read_frames:format=duration",
+                   "-of", "json", path.string()});
   if (result.exit_code != 0) {
     probe.error = result.err;
     return probe;

@@ -55,9 +55,8 @@ int cmd_init(const CommonOptions& options) {
   auto appliance = firmware::Appliance::init(options.appliance);
   if (!appliance.ok()) return fail(appliance.error());
   auto device = appliance.value()->catalog().device_id();
-  std::printf("initialised %s\n  keys: %s\n  device id: %s\n",
-              options.appliance.data_dir.c_str(), appliance.value()->key_dir().c_str(),
-              device.ok() ? device.value().c_str() : "?");
+  std::printf("initialised %s\n  keys: %s\n  device id: %s\n", options.appliance.data_dir.c_str(),
+              appliance.value()->key_dir().c_str(), device.ok() ? device.value().c_str() : "?");
   return 0;
 }
 
@@ -282,7 +281,8 @@ int cmd_catalog_check(const CommonOptions& options) {
   if (!violations.ok()) return fail(violations.error());
   if (options.json_output) {
     json list = json::array();
-    for (const auto& v : violations.value()) list.push_back(json{{"rule", v.rule}, {"detail", v.detail}});
+    for (const auto& v : violations.value())
+      list.push_back(json{{"rule", v.rule}, {"detail", v.detail}});
     std::cout << json{{"ok", violations.value().empty()}, {"violations", list}}.dump(2) << "\n";
   } else {
     for (const auto& v : violations.value()) {

@@ -42,8 +42,8 @@ Error errno_error(int errno_value, std::string_view what);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : storage_(std::move(value)) {}             // NOLINT(google-explicit-constructor)
-  Result(Error error) : storage_(std::move(error)) {}         // NOLINT(google-explicit-constructor)
+  Result(T value) : storage_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
+  Result(Error error) : storage_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   [[nodiscard]] bool ok() const { return std::holds_alternative<T>(storage_); }
   explicit operator bool() const { return ok(); }
@@ -66,7 +66,8 @@ template <>
 class [[nodiscard]] Result<void> {
  public:
   Result() = default;
-  Result(Error error) : error_(std::move(error)), ok_(false) {}  // NOLINT(google-explicit-constructor)
+  Result(Error error)
+      : error_(std::move(error)), ok_(false) {}  // NOLINT(google-explicit-constructor)
 
   [[nodiscard]] bool ok() const { return ok_; }
   explicit operator bool() const { return ok_; }
@@ -88,14 +89,15 @@ inline Status ok_status() { return {}; }
 #define YW_CONCAT(a, b) YW_CONCAT_INNER(a, b)
 
 // Passes an error up: `YW_TRY(do_something());`
-#define YW_TRY(expr)                                       \
-  do {                                                     \
-    auto yw_try_result_ = (expr);                          \
+#define YW_TRY(expr)                                                    \
+  do {                                                                  \
+    auto yw_try_result_ = (expr);                                       \
     if (!yw_try_result_.ok()) return std::move(yw_try_result_).error(); \
   } while (false)
 
 // `YW_ASSIGN_OR_RETURN(auto value, compute());`
-#define YW_ASSIGN_OR_RETURN(lhs, expr) YW_ASSIGN_OR_RETURN_IMPL(YW_CONCAT(yw_result_, __LINE__), lhs, expr)
+#define YW_ASSIGN_OR_RETURN(lhs, expr) \
+  YW_ASSIGN_OR_RETURN_IMPL(YW_CONCAT(yw_result_, __LINE__), lhs, expr)
 #define YW_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                             \
   if (!tmp.ok()) return std::move(tmp).error();  \

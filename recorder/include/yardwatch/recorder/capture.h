@@ -18,14 +18,14 @@ namespace yardwatch::recorder {
 
 struct CaptureConfig {
   std::string url;
-  bool use_tcp = true;          // RTP over the RTSP TCP connection (robust through firewalls)
-  uint32_t latency_ms = 200;    // rtpjitterbuffer latency
+  bool use_tcp = true;        // RTP over the RTSP TCP connection (robust through firewalls)
+  uint32_t latency_ms = 200;  // rtpjitterbuffer latency
   uint32_t connect_timeout_s = 5;
 };
 
 struct AccessUnit {
-  std::vector<uint8_t> data;    // length-prefixed NAL units
-  int64_t pts_ns = -1;          // -1 when the stream did not say
+  std::vector<uint8_t> data;  // length-prefixed NAL units
+  int64_t pts_ns = -1;        // -1 when the stream did not say
   int64_t dts_ns = -1;
   bool keyframe = false;
 };

@@ -73,7 +73,7 @@ struct SegmentCompletion {
 // show it.
 struct CameraStatus {
   int64_t camera_id = 0;
-  std::string state;   // recording | connecting | disconnected | error | stopped
+  std::string state;  // recording | connecting | disconnected | error | stopped
   std::string reason;
   int64_t since_utc_us = 0;
   int64_t updated_utc_us = 0;
@@ -140,8 +140,7 @@ class Catalog {
   // Raises an alarm unless one of the same kind and camera is already open.
   Status raise_alarm(const std::string& kind, std::optional<int64_t> camera_id,
                      const std::string& message, int64_t now_utc_us);
-  Status clear_alarm(const std::string& kind, std::optional<int64_t> camera_id,
-                     int64_t now_utc_us);
+  Status clear_alarm(const std::string& kind, std::optional<int64_t> camera_id, int64_t now_utc_us);
   Result<std::vector<Alarm>> open_alarms();
 
  private:

@@ -33,9 +33,9 @@ struct TrackInfo {
 struct Sample {
   // One access unit as 4-byte big-endian length-prefixed NAL units (avc / hvc1 format).
   std::vector<uint8_t> data;
-  int64_t decode_time = 0;          // in track timescale units
-  int32_t composition_offset = 0;   // pts - dts, in timescale units
-  uint32_t duration = 0;            // in timescale units
+  int64_t decode_time = 0;         // in track timescale units
+  int32_t composition_offset = 0;  // pts - dts, in timescale units
+  uint32_t duration = 0;           // in timescale units
   bool keyframe = false;
 };
 

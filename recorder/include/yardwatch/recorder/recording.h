@@ -25,16 +25,16 @@ namespace yardwatch::recorder {
 
 struct RecordingConfig {
   SegmenterConfig segmenter;
-  uint32_t stall_timeout_ms = 4000;      // no video this long: the camera is gone
+  uint32_t stall_timeout_ms = 4000;  // no video this long: the camera is gone
   uint32_t connect_timeout_s = 4;
-  uint32_t max_backoff_ms = 2000;        // reconnect quickly: a camera back must record in ≤ 5 s
-  uint64_t min_free_bytes = 16u << 20;   // below this no new segment is started
+  uint32_t max_backoff_ms = 2000;       // reconnect quickly: a camera back must record in ≤ 5 s
+  uint64_t min_free_bytes = 16u << 20;  // below this no new segment is started
   uint32_t latency_ms = 200;
 };
 
 struct RecorderStats {
   uint64_t fragments_written = 0;
-  uint64_t fragments_dropped = 0;   // lost to a full disk or a write error
+  uint64_t fragments_dropped = 0;  // lost to a full disk or a write error
   uint64_t reconnects = 0;
   uint64_t segments_written = 0;
 };

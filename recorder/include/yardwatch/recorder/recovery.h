@@ -15,12 +15,12 @@
 namespace yardwatch::recorder {
 
 struct RecoveryReport {
-  int segments_recovered = 0;     // `recording` rows closed with their authentic fragments
-  int rows_removed = 0;           // rows whose file never appeared or held no footage
-  int orphan_files_removed = 0;   // files without a row
-  int garbage_finished = 0;       // deletions a crash interrupted, now completed
-  uint64_t bytes_discarded = 0;   // unauthentic tails cut off
-  std::vector<std::string> notes; // one line per action, for the log
+  int segments_recovered = 0;      // `recording` rows closed with their authentic fragments
+  int rows_removed = 0;            // rows whose file never appeared or held no footage
+  int orphan_files_removed = 0;    // files without a row
+  int garbage_finished = 0;        // deletions a crash interrupted, now completed
+  uint64_t bytes_discarded = 0;    // unauthentic tails cut off
+  std::vector<std::string> notes;  // one line per action, for the log
 };
 
 // Must run before recording starts and while no other process records into the directory.
@@ -28,7 +28,7 @@ Result<RecoveryReport> recover_data_dir(Catalog& catalog, const hal::Storage& st
                                         const hal::KeyStore& keys);
 
 struct CheckViolation {
-  int rule = 0;          // the rule number in crash_safety.md
+  int rule = 0;  // the rule number in crash_safety.md
   std::string detail;
 };
 

@@ -42,18 +42,18 @@ Result<hal::SecretBytes> unwrap_segment_key(const hal::SecretBytes& master_key,
                                             const SegmentIdentity& identity);
 
 struct FragmentInfo {
-  int64_t utc_start_us = 0;    // wall-clock time of the fragment's first sample
+  int64_t utc_start_us = 0;  // wall-clock time of the fragment's first sample
   int64_t duration_us = 0;
-  int64_t decode_time = 0;     // baseMediaDecodeTime of the fragment (track timescale)
+  int64_t decode_time = 0;  // baseMediaDecodeTime of the fragment (track timescale)
   uint32_t sample_count = 0;
   bool operator==(const FragmentInfo&) const = default;
 };
 
 struct SegmentSummary {
-  int64_t end_utc_us = 0;      // utc_start_us + duration_us of the last fragment
-  uint64_t file_bytes = 0;     // size of the file on disk
+  int64_t end_utc_us = 0;   // utc_start_us + duration_us of the last fragment
+  uint64_t file_bytes = 0;  // size of the file on disk
   uint32_t fragment_count = 0;
-  Sha256 plaintext_sha256{};   // SHA-256 over the init section then every fragment, in order
+  Sha256 plaintext_sha256{};  // SHA-256 over the init section then every fragment, in order
 };
 
 class SegmentWriter {
@@ -89,8 +89,8 @@ enum class MessageType : uint8_t { kInit = 1, kFragment = 2, kFinal = 3 };
 
 struct SegmentMessage {
   MessageType type = MessageType::kInit;
-  FragmentInfo fragment;           // for kFragment
-  std::vector<uint8_t> payload;    // init section or fragment bytes
+  FragmentInfo fragment;         // for kFragment
+  std::vector<uint8_t> payload;  // init section or fragment bytes
 };
 
 class SegmentReader {
