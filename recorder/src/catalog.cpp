@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <array>
+#include <map>
 
 namespace yardwatch::recorder {
 
@@ -10,9 +11,9 @@ namespace {
 
 // One entry per schema version: migrations[N-1] takes the catalog from version N-1 to N.
 // Never edit a step that has shipped; add a new one.
-constexpr std::array<const char*, kCatalogSchemaVersion> kMigrations = {
+constexpr std::array<Migration, 1> kRecorderMigrations = {{
     // 0 → 1: cameras, segments, status, alarms.
-    R"sql(
+    {1, R"sql(
 CREATE TABLE meta (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL
@@ -63,8 +64,8 @@ CREATE TABLE alarms (
   raised_utc_us INTEGER NOT NULL,
   cleared_utc_us INTEGER
 );
-)sql",
-};
+)sql"},
+}};
 
 constexpr const char* kSegmentColumns =
     "id, camera_id, start_utc_us, end_utc_us, bytes, state, codec, width, height, "
@@ -142,17 +143,41 @@ std::string_view segment_state_name(SegmentState state) {
   return "recording";
 }
 
-Status Catalog::migrate(sql::Database& db, int target_version) {
+std::span<const Migration> recorder_migrations() { return kRecorderMigrations; }
+
+namespace {
+// The steps of both libraries in version order; nullptr where a version is unknown.
+std::map<int, const char*> all_steps(std::span<const Migration> extra) {
+  std::map<int, const char*> steps;
+  for (const auto& step : recorder_migrations()) steps[step.version] = step.sql;
+  for (const auto& step : extra) steps[step.version] = step.sql;
+  return steps;
+}
+}  // namespace
+
+int Catalog::latest_version(std::span<const Migration> extra) {
+  auto steps = all_steps(extra);
+  return steps.empty() ? 0 : steps.rbegin()->first;
+}
+
+Status Catalog::migrate(sql::Database& db, int target_version, std::span<const Migration> extra) {
+  const auto steps = all_steps(extra);
+  const int latest = latest_version(extra);
   YW_ASSIGN_OR_RETURN(int64_t version, db.user_version());
-  if (version > kCatalogSchemaVersion) {
+  if (version > latest) {
     return make_error(ErrorKind::kFailedPrecondition,
                       "catalog schema version " + std::to_string(version) +
-                          " is newer than this firmware understands (" +
-                          std::to_string(kCatalogSchemaVersion) + "); refusing to touch it");
+                          " is newer than this firmware understands (" + std::to_string(latest) +
+                          "); refusing to touch it");
   }
   while (version < target_version) {
+    auto step = steps.find(static_cast<int>(version) + 1);
+    if (step == steps.end()) {
+      return make_error(ErrorKind::kInternal,
+                        "no migration to schema version " + std::to_string(version + 1));
+    }
     YW_ASSIGN_OR_RETURN(sql::Transaction transaction, sql::Transaction::begin(db));
-    YW_TRY(db.exec(kMigrations.at(static_cast<size_t>(version))));
+    YW_TRY(db.exec(step->second));
     ++version;
     YW_TRY(db.exec("PRAGMA user_version = " + std::to_string(version)));
     YW_TRY(transaction.commit());
@@ -160,14 +185,15 @@ Status Catalog::migrate(sql::Database& db, int target_version) {
   return {};
 }
 
-Result<std::unique_ptr<Catalog>> Catalog::open(const std::filesystem::path& path, bool create) {
+Result<std::unique_ptr<Catalog>> Catalog::open(const std::filesystem::path& path, bool create,
+                                               std::span<const Migration> extra) {
   if (sodium_init() < 0) return make_error(ErrorKind::kInternal, "libsodium failed to initialise");
   if (!create && !std::filesystem::exists(path)) {
     return make_error(ErrorKind::kNotFound,
                       "no catalog at " + path.string() + " (run `yardwatch init --data DIR`)");
   }
   YW_ASSIGN_OR_RETURN(auto db, sql::Database::open(path, create));
-  YW_TRY(migrate(*db, kCatalogSchemaVersion));
+  YW_TRY(migrate(*db, latest_version(extra), extra));
   std::unique_ptr<Catalog> catalog(new Catalog(std::move(db)));
   {
     YW_ASSIGN_OR_RETURN(auto insert,

@@ -149,20 +149,29 @@ Result<int64_t> Database::user_version() {
 }
 
 Result<Transaction> Transaction::begin(Database& db) {
-  YW_TRY(db.exec("BEGIN IMMEDIATE"));
-  return Transaction(&db);
+  const bool nested = sqlite3_get_autocommit(db.handle()) == 0;
+  YW_TRY(db.exec(nested ? "SAVEPOINT yw_nested" : "BEGIN IMMEDIATE"));
+  return Transaction(&db, nested);
 }
 
-Transaction::Transaction(Transaction&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
+Transaction::Transaction(Transaction&& other) noexcept
+    : db_(std::exchange(other.db_, nullptr)), nested_(other.nested_) {}
 
 Transaction::~Transaction() {
-  if (db_ != nullptr) (void)db_->exec("ROLLBACK");
+  if (db_ == nullptr) return;
+  if (nested_) {
+    (void)db_->exec("ROLLBACK TO yw_nested; RELEASE yw_nested");
+  } else {
+    (void)db_->exec("ROLLBACK");
+  }
 }
 
 Status Transaction::commit() {
   Database* db = std::exchange(db_, nullptr);
-  auto status = db->exec("COMMIT");
-  if (!status.ok()) (void)db->exec("ROLLBACK");
+  auto status = db->exec(nested_ ? "RELEASE yw_nested" : "COMMIT");
+  if (!status.ok()) {
+    (void)db->exec(nested_ ? "ROLLBACK TO yw_nested; RELEASE yw_nested" : "ROLLBACK");
+  }
   return status;
 }
 

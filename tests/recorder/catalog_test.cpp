@@ -77,7 +77,7 @@ TEST_CASE("catalog migrations: a fresh file reaches the current version; a newer
     REQUIRE(db.ok());
     CHECK(db.value()->user_version().value() == 0);
     // Every older version (0 … current-1) upgrades to the current one.
-    for (int from = 0; from < kCatalogSchemaVersion; ++from) {
+    for (int from = 0; from < Catalog::latest_version(); ++from) {
       auto path = dir / ("v" + std::to_string(from) + ".db");
       auto old_db = sql::Database::open(path, true);
       REQUIRE(Catalog::migrate(*old_db.value(), from).ok());
@@ -119,4 +119,28 @@ TEST_CASE("hostile names are data, not SQL", "[recorder][catalog]") {
   CHECK(c.camera_by_name("x").value().spec.location == spec.location);
   CHECK(c.all_segments().ok());
   CHECK_FALSE(c.camera_by_name("x' OR '1'='1").ok());
+}
+
+TEST_CASE("a catalog operation inside an outer transaction commits or rolls back with it",
+          "[recorder][catalog]") {
+  TempDir dir;
+  auto catalog = Catalog::open(dir / "catalog.db", true);
+  auto& c = *catalog.value();
+  auto camera = c.add_camera(camera_spec("cam1"), 0).value();
+  auto wrap = [](int64_t) { return std::vector<uint8_t>{0}; };
+  {
+    std::lock_guard lock(c.mutex());
+    auto outer = sql::Transaction::begin(c.database());
+    REQUIRE(outer.ok());
+    REQUIRE(c.begin_segment({camera.id, 0, "h264", 1, 1}, wrap).ok());
+    // outer goes out of scope without commit: everything inside is rolled back
+  }
+  CHECK(c.all_segments().value().empty());
+  {
+    std::lock_guard lock(c.mutex());
+    auto outer = sql::Transaction::begin(c.database());
+    REQUIRE(c.begin_segment({camera.id, 0, "h264", 1, 1}, wrap).ok());
+    REQUIRE(outer.value().commit().ok());
+  }
+  CHECK(c.all_segments().value().size() == 1);
 }

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -18,7 +19,16 @@
 
 namespace yardwatch::recorder {
 
-constexpr int kCatalogSchemaVersion = 1;
+// One step of the database file's schema. The file is shared: the recorder's tables and the
+// firmware's (accounts, audit) live in it so that an effect and its audit entry commit in one
+// transaction. Versions are global (PRAGMA user_version) and each library owns fixed numbers.
+struct Migration {
+  int version = 0;
+  const char* sql = nullptr;
+};
+
+// The recorder's own steps.
+std::span<const Migration> recorder_migrations();
 
 struct CameraSpec {
   std::string name;
@@ -98,10 +108,21 @@ struct CameraFootage {
 
 class Catalog {
  public:
-  // Opens the catalog file, creating it when `create` and migrating it to the current version.
-  static Result<std::unique_ptr<Catalog>> open(const std::filesystem::path& path, bool create);
-  // Each step from version N-1 to N; exposed so a test can build every older version.
-  static Status migrate(sql::Database& db, int target_version);
+  // Opens the catalog file, creating it when `create` and migrating it through the recorder's
+  // steps plus `extra` (the firmware's). A file newer than all known steps is refused.
+  static Result<std::unique_ptr<Catalog>> open(const std::filesystem::path& path, bool create,
+                                               std::span<const Migration> extra = {});
+  // Applies the known steps up to `target_version`; exposed so a test can build every older
+  // version.
+  static Status migrate(sql::Database& db, int target_version,
+                        std::span<const Migration> extra = {});
+  // The newest version the given steps reach.
+  static int latest_version(std::span<const Migration> extra = {});
+
+  // For firmware services that share this connection: hold `mutex()` while using `database()`,
+  // and open a sql::Transaction to make an effect and its audit entry atomic.
+  [[nodiscard]] sql::Database& database() { return *db_; }
+  [[nodiscard]] std::recursive_mutex& mutex() { return mutex_; }
 
   // --- device ---
   Result<std::string> device_id();
@@ -145,7 +166,7 @@ class Catalog {
 
  private:
   explicit Catalog(std::unique_ptr<sql::Database> db) : db_(std::move(db)) {}
-  std::mutex mutex_;
+  std::recursive_mutex mutex_;
   std::unique_ptr<sql::Database> db_;
 };
 

@@ -74,7 +74,9 @@ class Database {
   sqlite3* db_;
 };
 
-// BEGIN IMMEDIATE … COMMIT; rolls back if not committed.
+// BEGIN IMMEDIATE … COMMIT; rolls back if not committed. Nested inside another transaction it
+// becomes a SAVEPOINT, so a firmware service can wrap a catalog operation and its audit entry in
+// one transaction while the catalog keeps its own.
 class Transaction {
  public:
   static Result<Transaction> begin(Database& db);
@@ -86,8 +88,9 @@ class Transaction {
   Status commit();
 
  private:
-  explicit Transaction(Database* db) : db_(db) {}
+  Transaction(Database* db, bool nested) : db_(db), nested_(nested) {}
   Database* db_;
+  bool nested_ = false;
 };
 
 // Translates a SQLite result code into an Error (SQLITE_FULL → kResourceExhausted, CORRUPT →
