@@ -6,6 +6,7 @@
 
 #include <cerrno>
 
+#include "yardwatch/firmware/schema.h"
 #include "yardwatch/recorder/data_dir.h"
 
 namespace yardwatch::firmware {
@@ -41,6 +42,10 @@ Result<std::unique_ptr<Appliance>> Appliance::init(const ApplianceOptions& optio
     return make_error(ErrorKind::kAlreadyExists,
                       options.data_dir.string() + " is already initialised");
   }
+  std::error_code parent_error;
+  if (options.data_dir.has_parent_path()) {
+    fs::create_directories(options.data_dir.parent_path(), parent_error);
+  }
   if (::mkdir(options.data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return errno_error(errno, "create data directory " + options.data_dir.string());
   }
@@ -51,7 +56,8 @@ Result<std::unique_ptr<Appliance>> Appliance::init(const ApplianceOptions& optio
     return make_error(ErrorKind::kPermissionDenied,
                       "create segments directory: " + error.message());
   YW_TRY(hal::FileKeyStore::create(key_dir));
-  YW_TRY(recorder::Catalog::open(recorder::catalog_path(options.data_dir), true));
+  YW_TRY(recorder::Catalog::open(recorder::catalog_path(options.data_dir), true,
+                                 firmware_migrations()));
   return open(options);
 }
 
@@ -66,7 +72,8 @@ Result<std::unique_ptr<Appliance>> Appliance::open(const ApplianceOptions& optio
   YW_ASSIGN_OR_RETURN(auto keys, hal::FileKeyStore::open(appliance->key_dir_));
   appliance->keys_ = std::move(keys);
   YW_ASSIGN_OR_RETURN(appliance->catalog_,
-                      recorder::Catalog::open(recorder::catalog_path(options.data_dir), false));
+                      recorder::Catalog::open(recorder::catalog_path(options.data_dir), false,
+                                              firmware_migrations()));
   return appliance;
 }
 

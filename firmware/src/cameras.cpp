@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <nlohmann/json.hpp>
+
+#include "yardwatch/recorder/sqlite.h"
 
 namespace yardwatch::firmware {
 
@@ -77,6 +80,50 @@ Status validate_camera(const recorder::CameraSpec& spec) {
     return make_error(ErrorKind::kInvalidArgument, "location is limited to 200 characters");
   }
   return {};
+}
+
+namespace {
+AuditEvent camera_event(const std::string& action, const std::string& name) {
+  AuditEvent event;
+  event.action = action;
+  event.object_type = "camera";
+  event.object_id = name;
+  event.camera = name;
+  return event;
+}
+}  // namespace
+
+Result<recorder::Camera> add_camera(recorder::Catalog& catalog, AuditJournal& audit,
+                                    const hal::Clock& clock, const Actor& by,
+                                    const recorder::CameraSpec& spec) {
+  AuditEvent event = camera_event("camera_add", spec.name);
+  // Never the URL: it may carry the camera's credentials.
+  event.details = nlohmann::json{{"zone", spec.zone},
+                                 {"location", spec.location},
+                                 {"retention_days", spec.retention_days},
+                                 {"transport", spec.transport}}
+                      .dump();
+  if (auto valid = validate_camera(spec); !valid.ok()) {
+    event.allowed = false;
+    event.reason = valid.error().message;
+    (void)audit.append(by, event);
+    return std::move(valid).error();
+  }
+  std::lock_guard lock(catalog.mutex());
+  YW_ASSIGN_OR_RETURN(auto transaction, recorder::sql::Transaction::begin(catalog.database()));
+  YW_ASSIGN_OR_RETURN(auto camera, catalog.add_camera(spec, clock.now_utc_us()));
+  YW_TRY(audit.append(by, event));
+  YW_TRY(transaction.commit());
+  return camera;
+}
+
+Status remove_camera(recorder::Catalog& catalog, AuditJournal& audit, const hal::Clock& clock,
+                     const Actor& by, const std::string& name) {
+  std::lock_guard lock(catalog.mutex());
+  YW_ASSIGN_OR_RETURN(auto transaction, recorder::sql::Transaction::begin(catalog.database()));
+  YW_TRY(catalog.remove_camera(name, clock.now_utc_us()));
+  YW_TRY(audit.append(by, camera_event("camera_remove", name)));
+  return transaction.commit();
 }
 
 }  // namespace yardwatch::firmware

@@ -11,6 +11,7 @@
 #include <ctime>
 
 #include "yardwatch/firmware/appliance.h"
+#include "yardwatch/firmware/services.h"
 #include "yardwatch/recorder/recording.h"
 #include "yardwatch/recorder/recovery.h"
 
@@ -30,6 +31,17 @@ int run(const firmware::ApplianceOptions& options, int segment_seconds, uint64_t
     return 1;
   }
   auto& catalog = appliance.value()->catalog();
+  firmware::Services services(*appliance.value());
+  auto audit_system = [&](const std::string& action, const std::string& details) {
+    firmware::AuditEvent event;
+    event.action = action;
+    event.object_type = "system";
+    event.details = details;
+    if (auto appended = services.audit.append(firmware::Actor::system(), event); !appended.ok()) {
+      std::fprintf(stderr, "yardwatchd: audit journal: %s\n", appended.error().to_string().c_str());
+    }
+  };
+  audit_system("system_start", "{}");
   auto report =
       recorder::recover_data_dir(catalog, appliance.value()->storage(), appliance.value()->keys());
   if (!report.ok()) {
@@ -38,6 +50,15 @@ int run(const firmware::ApplianceOptions& options, int segment_seconds, uint64_t
   }
   for (const auto& note : report.value().notes) {
     std::fprintf(stderr, "yardwatchd: recovery: %s\n", note.c_str());
+  }
+  if (!report.value().notes.empty()) {
+    const auto& r = report.value();
+    audit_system("recovery",
+                 "{\"segments_recovered\":" + std::to_string(r.segments_recovered) +
+                     ",\"rows_removed\":" + std::to_string(r.rows_removed) +
+                     ",\"orphan_files_removed\":" + std::to_string(r.orphan_files_removed) +
+                     ",\"garbage_finished\":" + std::to_string(r.garbage_finished) +
+                     ",\"bytes_discarded\":" + std::to_string(r.bytes_discarded) + "}");
   }
 
   recorder::RecordingConfig config;
@@ -57,6 +78,9 @@ int run(const firmware::ApplianceOptions& options, int segment_seconds, uint64_t
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  // The device signs a checkpoint of the audit chain every hour and at shutdown (R6).
+  constexpr int64_t kCheckpointIntervalUs = 3600'000'000LL;
+  int64_t last_checkpoint = appliance.value()->clock().monotonic_us();
   while (true) {
     timespec timeout{2, 0};
     int received = sigtimedwait(&signals, nullptr, &timeout);
@@ -65,9 +89,30 @@ int run(const firmware::ApplianceOptions& options, int segment_seconds, uint64_t
     if (auto status = recorder.sync_cameras(); !status.ok()) {
       std::fprintf(stderr, "yardwatchd: camera list: %s\n", status.error().to_string().c_str());
     }
+    const int64_t now = appliance.value()->clock().monotonic_us();
+    if (now - last_checkpoint >= kCheckpointIntervalUs) {
+      last_checkpoint = now;
+      if (auto signed_head = services.audit.checkpoint(); !signed_head.ok()) {
+        // The device refuses to sign a chain that does not check out (R6, R8): say so loudly.
+        std::fprintf(stderr, "yardwatchd: audit checkpoint refused: %s\n",
+                     signed_head.error().to_string().c_str());
+        (void)catalog.raise_alarm(
+            "audit_tamper", std::nullopt,
+            "the audit journal does not verify: " + signed_head.error().message,
+            appliance.value()->clock().now_utc_us());
+      }
+    }
   }
   std::fprintf(stderr, "yardwatchd: stopping; closing all segments\n");
   recorder.stop_all();
+  audit_system("system_stop", "{}");
+  if (auto signed_head = services.audit.checkpoint(); !signed_head.ok()) {
+    std::fprintf(stderr, "yardwatchd: audit checkpoint refused: %s\n",
+                 signed_head.error().to_string().c_str());
+    (void)catalog.raise_alarm("audit_tamper", std::nullopt,
+                              "the audit journal does not verify: " + signed_head.error().message,
+                              appliance.value()->clock().now_utc_us());
+  }
   std::fprintf(stderr, "yardwatchd: stopped\n");
   return 0;
 }

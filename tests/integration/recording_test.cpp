@@ -33,9 +33,10 @@ std::map<fs::path, std::string> read_tree(const fs::path& root) {
   return files;
 }
 
-std::string decrypt(const ApplianceFixture& appliance, int64_t id, CommandResult* out = nullptr) {
-  auto result = appliance.cli({"segment", "cat", "--id", std::to_string(id)});
+std::string decrypt(ApplianceFixture& appliance, int64_t id, CommandResult* out = nullptr) {
+  auto result = appliance.view_segment(id);
   if (out != nullptr) *out = result;
+  UNSCOPED_INFO("segment cat " << id << ": exit " << result.exit_code << ": " << result.err);
   return result.exit_code == 0 ? result.out : std::string();
 }
 

@@ -85,6 +85,10 @@ ApplianceFixture::ApplianceFixture(const fs::path& root, std::optional<fs::path>
   auto result = cli({"init"});
   INFO(result.err);
   REQUIRE(result.exit_code == 0);
+  const std::string marker = "one-time setup code: ";
+  auto at = result.out.find(marker);
+  REQUIRE(at != std::string::npos);
+  setup_code_ = result.out.substr(at + marker.size(), 19);
 }
 
 ApplianceFixture::~ApplianceFixture() {
@@ -111,6 +115,40 @@ void ApplianceFixture::add_camera(const std::string& name, const std::string& ur
   auto result = cli({"camera", "add", "--name", name, "--url", url, "--zone", zone});
   INFO(result.err);
   REQUIRE(result.exit_code == 0);
+}
+
+namespace {
+const std::string kTestViewer = "testkijker";
+const std::string kTestViewerPassword = "kijk-wachtwoord-voor-tests";
+}  // namespace
+
+void ApplianceFixture::create_test_viewer() {
+  {
+    std::string cameras;
+    // Keep the JSON alive: a range-for over a member of a temporary dangles before C++23.
+    const json listed = cli_json({"camera", "list"});
+    for (const auto& camera : listed["cameras"]) {
+      cameras += (cameras.empty() ? "" : ",") + camera["name"].get<std::string>();
+    }
+    const std::string temporary = "tijdelijk-" + kTestViewerPassword;
+    auto added = cli({"user", "add", "--name", kTestViewer, "--role", "viewer", "--cameras",
+                      cameras, "--password-stdin"},
+                     temporary + "\n");
+    INFO(added.err);
+    REQUIRE(added.exit_code == 0);
+    auto changed = cli({"user", "passwd", "--user", kTestViewer},
+                       temporary + "\n" + kTestViewerPassword + "\n");
+    INFO(changed.err);
+    REQUIRE(changed.exit_code == 0);
+    viewer_created_ = true;
+  }
+}
+
+CommandResult ApplianceFixture::view_segment(int64_t id) {
+  if (!viewer_created_) create_test_viewer();
+  return cli({"segment", "cat", "--id", std::to_string(id), "--user", kTestViewer,
+              "--password-stdin", "--purpose", "automated test of recorded footage"},
+             kTestViewerPassword + "\n");
 }
 
 void ApplianceFixture::start_daemon(std::vector<std::string> extra_args) {

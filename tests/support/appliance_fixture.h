@@ -53,6 +53,8 @@ class ApplianceFixture {
 
   [[nodiscard]] const std::filesystem::path& data_dir() const { return data_dir_; }
   [[nodiscard]] const std::filesystem::path& key_dir() const { return key_dir_; }
+  // The one-time setup code `yardwatch init` printed.
+  [[nodiscard]] const std::string& setup_code() const { return setup_code_; }
 
   // Runs `yardwatch <args> --data DIR --key-dir KEYS`.
   CommandResult cli(std::vector<std::string> args, const std::string& input = "") const;
@@ -60,6 +62,11 @@ class ApplianceFixture {
   nlohmann::json cli_json(std::vector<std::string> args) const;
   void add_camera(const std::string& name, const std::string& url,
                   const std::string& zone = "schoolyard");
+
+  // `yardwatch segment cat` as a viewer assigned to every camera added so far (created on first
+  // use; viewers need no TOTP), with a purpose. Viewing footage always needs a personal account.
+  CommandResult view_segment(int64_t id);
+  void create_test_viewer();
 
   void start_daemon(std::vector<std::string> extra_args = {});
   // SIGTERM and wait; returns the exit code.
@@ -80,6 +87,8 @@ class ApplianceFixture {
   std::filesystem::path key_dir_;
   std::unique_ptr<Process> daemon_;
   std::string previous_logs_;
+  std::string setup_code_;
+  bool viewer_created_ = false;
 };
 
 struct ProbeResult {

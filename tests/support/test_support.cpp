@@ -24,7 +24,7 @@ namespace yardwatch::testing {
 namespace fs = std::filesystem;
 
 fs::path binary_path(const std::string& name) {
-  for (const char* sub : {"tools/camsim", "tools/cli", "firmware", "tools"}) {
+  for (const char* sub : {"tools/camsim", "tools/cli", "tools/verify", "firmware", "tools"}) {
     fs::path candidate = fs::path(YW_BINARY_DIR) / sub / name;
     if (fs::exists(candidate)) return candidate;
   }
@@ -41,6 +41,9 @@ TempDir::TempDir(const std::string& prefix) {
 }
 
 TempDir::~TempDir() {
+  // YW_KEEP_TEMP=1 keeps the directories of a failing run for a post-mortem.
+  const char* keep = std::getenv("YW_KEEP_TEMP");
+  if (keep != nullptr && std::string(keep) == "1") return;
   std::error_code ignored;
   // Segment files are made read-only by nobody, but a test may chmod; restore before removal.
   fs::permissions(path_, fs::perms::owner_all, fs::perm_options::add, ignored);

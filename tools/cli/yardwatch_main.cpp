@@ -5,13 +5,18 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
+#include "audit_commands.h"
 #include "yardwatch/firmware/appliance.h"
+#include "yardwatch/firmware/audit_format.h"
 #include "yardwatch/firmware/cameras.h"
+#include "yardwatch/firmware/services.h"
+#include "yardwatch/firmware/totp.h"
 #include "yardwatch/recorder/playback.h"
 #include "yardwatch/recorder/recovery.h"
 
@@ -51,21 +56,227 @@ Result<std::unique_ptr<firmware::Appliance>> open_appliance(const CommonOptions&
   return firmware::Appliance::open(options.appliance);
 }
 
-int cmd_init(const CommonOptions& options) {
-  auto appliance = firmware::Appliance::init(options.appliance);
+// A personal account signing in at the console: --user NAME, the password as the first line of
+// stdin, and --totp CODE where the account has TOTP.
+struct SignIn {
+  std::string user;
+  std::string totp;
+};
+
+std::string read_stdin_line() {
+  std::string line;
+  std::getline(std::cin, line);
+  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
+  return line;
+}
+
+Result<firmware::Principal> sign_in(firmware::Services& services, const SignIn& sign_in) {
+  firmware::Credentials credentials{sign_in.user, read_stdin_line(), sign_in.totp, "console"};
+  return services.accounts.authenticate(credentials);
+}
+
+void add_sign_in(CLI::App* command, SignIn& sign_in) {
+  command->add_option("--user", sign_in.user, "your personal account")->required();
+  command->add_flag("--password-stdin")
+      ->description(
+          "read the password from the first line of stdin (the only way; "
+          "the flag is accepted for clarity)");
+  command->add_option("--totp", sign_in.totp, "the current code of your authenticator app");
+}
+
+int cmd_init(const CommonOptions& options, bool new_setup_code) {
+  Result<std::unique_ptr<firmware::Appliance>> appliance =
+      new_setup_code ? firmware::Appliance::open(options.appliance)
+                     : firmware::Appliance::init(options.appliance);
   if (!appliance.ok()) return fail(appliance.error());
+  firmware::Services services(*appliance.value());
+  auto code = services.accounts.issue_setup_code();
+  if (!code.ok()) return fail(code.error());
   auto device = appliance.value()->catalog().device_id();
-  std::printf("initialised %s\n  keys: %s\n  device id: %s\n", options.appliance.data_dir.c_str(),
-              appliance.value()->key_dir().c_str(), device.ok() ? device.value().c_str() : "?");
+  if (!new_setup_code) {
+    std::printf("initialised %s\n  keys: %s\n  device id: %s\n", options.appliance.data_dir.c_str(),
+                appliance.value()->key_dir().c_str(), device.ok() ? device.value().c_str() : "?");
+  }
+  std::printf(
+      "  one-time setup code: %s  (valid 24 hours, for the first admin only)\n"
+      "  create the first admin with:\n"
+      "    yardwatch user create-first-admin --data %s --name NAME --setup-code CODE "
+      "--password-stdin\n",
+      code.value().c_str(), options.appliance.data_dir.c_str());
   return 0;
 }
 
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
+  size_t start = 0;
+  while (start <= text.size() && !text.empty()) {
+    size_t comma = text.find(',', start);
+    std::string item =
+        text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!item.empty()) items.push_back(item);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return items;
+}
+
+struct UserOptions {
+  std::string name;
+  std::string role;
+  std::string cameras;
+  bool cameras_given = false;
+  std::string setup_code;
+  std::string code;
+};
+
+int with_services(const CommonOptions& options,
+                  const std::function<int(firmware::Appliance&, firmware::Services&)>& body) {
+  auto appliance = open_appliance(options);
+  if (!appliance.ok()) return fail(appliance.error());
+  firmware::Services services(*appliance.value());
+  return body(*appliance.value(), services);
+}
+
+int cmd_user_create_first_admin(const CommonOptions& options, const UserOptions& user) {
+  return with_services(options, [&](firmware::Appliance&, firmware::Services& services) {
+    auto account = services.accounts.create_first_admin(user.name, user.setup_code,
+                                                        read_stdin_line(), "console");
+    if (!account.ok()) return fail(account.error());
+    std::printf(
+        "created the first admin '%s'. Set up two-factor sign-in next:\n"
+        "  yardwatch user totp-enrol --user %s --password-stdin\n",
+        user.name.c_str(), user.name.c_str());
+    return 0;
+  });
+}
+
+int cmd_user_add(const CommonOptions& options, const UserOptions& user) {
+  auto role = firmware::parse_role(user.role);
+  if (!role) {
+    return fail(make_error(ErrorKind::kInvalidArgument,
+                           "role must be admin, director, viewer or privacy_officer"));
+  }
+  return with_services(options, [&](firmware::Appliance&, firmware::Services& services) {
+    auto account = services.accounts.add_account(firmware::Actor::console(), user.name, *role,
+                                                 split_list(user.cameras), read_stdin_line());
+    if (!account.ok()) return fail(account.error());
+    std::printf(
+        "added %s '%s' with a temporary password; they must change it at first "
+        "sign-in (yardwatch user passwd)\n",
+        user.role.c_str(), user.name.c_str());
+    return 0;
+  });
+}
+
+int cmd_user_list(const CommonOptions& options) {
+  return with_services(options, [&](firmware::Appliance&, firmware::Services& services) {
+    auto accounts = services.accounts.list();
+    if (!accounts.ok()) return fail(accounts.error());
+    json list = json::array();
+    for (const auto& account : accounts.value()) {
+      list.push_back(
+          json{{"name", account.name},
+               {"role", std::string(firmware::role_name(account.role))},
+               {"cameras", account.cameras},
+               {"disabled", account.disabled},
+               {"must_change_password", account.must_change_password},
+               {"totp", account.has_totp},
+               {"created", iso(account.created_utc_us)},
+               {"last_login", account.last_login_utc_us ? json(iso(*account.last_login_utc_us))
+                                                        : json(nullptr)}});
+    }
+    if (options.json_output) {
+      std::cout << json{{"accounts", list}}.dump(2) << "\n";
+      return 0;
+    }
+    for (const auto& entry : list) {
+      std::printf("%-20s %-16s %s%s\n", entry["name"].get<std::string>().c_str(),
+                  entry["role"].get<std::string>().c_str(),
+                  entry["disabled"].get<bool>() ? "disabled " : "",
+                  entry["cameras"].empty() ? "" : entry["cameras"].dump().c_str());
+    }
+    return 0;
+  });
+}
+
+int cmd_user_set_disabled(const CommonOptions& options, const UserOptions& user, bool disabled) {
+  return with_services(options, [&](firmware::Appliance&, firmware::Services& services) {
+    auto status = services.accounts.set_disabled(firmware::Actor::console(), user.name, disabled);
+    if (!status.ok()) return fail(status.error());
+    std::printf("%s '%s'\n", disabled ? "disabled" : "enabled", user.name.c_str());
+    return 0;
+  });
+}
+
+int cmd_user_set_role(const CommonOptions& options, const UserOptions& user) {
+  auto role = firmware::parse_role(user.role);
+  if (!role) {
+    return fail(make_error(ErrorKind::kInvalidArgument,
+                           "role must be admin, director, viewer or privacy_officer"));
+  }
+  return with_services(options, [&](firmware::Appliance&, firmware::Services& services) {
+    std::optional<std::vector<std::string>> cameras;
+    if (user.cameras_given) cameras = split_list(user.cameras);
+    auto status = services.accounts.set_role(firmware::Actor::console(), user.name, *role, cameras);
+    if (!status.ok()) return fail(status.error());
+    std::printf("'%s' is now %s\n", user.name.c_str(), user.role.c_str());
+    return 0;
+  });
+}
+
+int cmd_user_passwd(const CommonOptions& options, const SignIn& who) {
+  return with_services(options, [&](firmware::Appliance&, firmware::Services& services) {
+    firmware::Credentials credentials{who.user, read_stdin_line(), who.totp, "console"};
+    const std::string new_password = read_stdin_line();
+    auto status = services.accounts.change_password(credentials, new_password);
+    if (!status.ok()) return fail(status.error());
+    std::printf("password changed for '%s'\n", who.user.c_str());
+    return 0;
+  });
+}
+
+int cmd_user_totp_enrol(const CommonOptions& options, const SignIn& who) {
+  return with_services(options, [&](firmware::Appliance&, firmware::Services& services) {
+    auto principal = sign_in(services, who);
+    if (!principal.ok()) return fail(principal.error());
+    auto enrolment = services.accounts.begin_totp_enrolment(principal.value());
+    if (!enrolment.ok()) return fail(enrolment.error());
+    if (options.json_output) {
+      std::cout << json{{"secret", enrolment.value().secret_base32}, {"uri", enrolment.value().uri}}
+                       .dump()
+                << "\n";
+      return 0;
+    }
+    auto qr = firmware::qr_text(enrolment.value().uri);
+    std::printf(
+        "Scan this with an authenticator app (shown once):\n\n%s\n%s\nsecret: %s\n\n"
+        "Then confirm with: yardwatch user totp-confirm --user %s --code CODE "
+        "--password-stdin\n",
+        qr.ok() ? qr.value().c_str() : "", enrolment.value().uri.c_str(),
+        enrolment.value().secret_base32.c_str(), who.user.c_str());
+    return 0;
+  });
+}
+
+int cmd_user_totp_confirm(const CommonOptions& options, const SignIn& who,
+                          const std::string& code) {
+  return with_services(options, [&](firmware::Appliance&, firmware::Services& services) {
+    auto principal = sign_in(services, who);
+    if (!principal.ok()) return fail(principal.error());
+    auto status = services.accounts.confirm_totp_enrolment(principal.value(), code);
+    if (!status.ok()) return fail(status.error());
+    std::printf("two-factor sign-in is on for '%s'\n", who.user.c_str());
+    return 0;
+  });
+}
+
 int cmd_camera_add(const CommonOptions& options, const recorder::CameraSpec& spec) {
-  if (auto valid = firmware::validate_camera(spec); !valid.ok()) return fail(valid.error());
   auto appliance = open_appliance(options);
   if (!appliance.ok()) return fail(appliance.error());
   auto& app = *appliance.value();
-  auto camera = app.catalog().add_camera(spec, app.clock().now_utc_us());
+  firmware::Services services(app);
+  auto camera = firmware::add_camera(app.catalog(), services.audit, app.clock(),
+                                     firmware::Actor::console(), spec);
   if (!camera.ok()) return fail(camera.error());
   if (options.json_output) {
     std::cout << json{{"id", camera.value().id}, {"name", spec.name}}.dump() << "\n";
@@ -110,7 +321,10 @@ int cmd_camera_remove(const CommonOptions& options, const std::string& name) {
   auto appliance = open_appliance(options);
   if (!appliance.ok()) return fail(appliance.error());
   auto& app = *appliance.value();
-  if (auto removed = app.catalog().remove_camera(name, app.clock().now_utc_us()); !removed.ok()) {
+  firmware::Services services(app);
+  if (auto removed = firmware::remove_camera(app.catalog(), services.audit, app.clock(),
+                                             firmware::Actor::console(), name);
+      !removed.ok()) {
     return fail(removed.error());
   }
   std::printf("removed camera %s; it stops recording and its footage ages out as usual\n",
@@ -133,6 +347,11 @@ int cmd_status(const CommonOptions& options) {
 
   json result;
   result["recorder_running"] = running;
+  auto device_id = catalog.device_id();
+  // Compared with the handover form of a police bundle and by `yardwatch-verify`.
+  result["device"] = json{
+      {"id", device_id.ok() ? device_id.value() : ""},
+      {"fingerprint", firmware::audit_format::key_fingerprint(app.keys().signing_public_key())}};
   result["now"] = iso(app.clock().now_utc_us());
   result["clock"] = std::string(hal::sync_state_name(app.clock().sync_state()));
   json camera_list = json::array();
@@ -184,6 +403,8 @@ int cmd_status(const CommonOptions& options) {
   }
   std::printf("yardwatchd: %s   clock: %s\n", running ? "running" : "NOT RUNNING",
               result["clock"].get<std::string>().c_str());
+  std::printf("  device key fingerprint: %s\n",
+              result["device"]["fingerprint"].get<std::string>().c_str());
   for (const auto& entry : camera_list) {
     std::printf("  %-16s %-12s %-40s footage %s .. %s (%llu bytes)\n",
                 entry["name"].get<std::string>().c_str(), entry["state"].get<std::string>().c_str(),
@@ -250,17 +471,21 @@ int cmd_segments(const CommonOptions& options, const std::string& camera_name,
   return 0;
 }
 
-int cmd_segment_cat(const CommonOptions& options, int64_t id) {
-  auto appliance = open_appliance(options);
-  if (!appliance.ok()) return fail(appliance.error());
-  auto& app = *appliance.value();
-  // Every byte is authenticated before the first is written (see playback.h).
-  auto segment = recorder::decrypt_segment(app.catalog(), app.storage(), app.keys(), id);
-  if (!segment.ok()) return fail(segment.error());
+int cmd_segment_cat(const CommonOptions& options, const SignIn& who, int64_t id,
+                    const std::string& purpose) {
   if (::isatty(STDOUT_FILENO) != 0) {
     std::fprintf(stderr, "yardwatch: refusing to write video to a terminal; redirect stdout\n");
     return kExitFailure;
   }
+  auto appliance = open_appliance(options);
+  if (!appliance.ok()) return fail(appliance.error());
+  firmware::Services services(*appliance.value());
+  auto principal = sign_in(services, who);
+  if (!principal.ok()) return fail(principal.error());
+  // A viewing: role-checked and audited; every byte is authenticated before the first is
+  // written (see playback.h).
+  auto segment = services.footage.view_segment(principal.value(), id, purpose);
+  if (!segment.ok()) return fail(segment.error());
   const auto& bytes = segment.value().mp4;
   size_t written = 0;
   while (written < bytes.size()) {
@@ -302,6 +527,54 @@ int main(int argc, char** argv) {
 
   auto* init = app.add_subcommand("init", "create the data directory, device keys and catalog");
   add_common(init, options, false);
+  bool new_setup_code = false;
+  init->add_flag("--new-setup-code", new_setup_code,
+                 "issue a fresh setup code for an initialised appliance without accounts");
+
+  UserOptions user;
+  SignIn who;
+  auto* user_command = app.add_subcommand("user", "personal accounts");
+  user_command->require_subcommand(1);
+  auto* user_first = user_command->add_subcommand("create-first-admin",
+                                                  "create the first admin with the setup code");
+  add_common(user_first, options, false);
+  user_first->add_option("--name", user.name, "account name")->required();
+  user_first->add_option("--setup-code", user.setup_code, "printed by yardwatch init")->required();
+  user_first->add_flag("--password-stdin")->description("the password is the first line of stdin");
+  auto* user_add = user_command->add_subcommand("add", "add an account (temporary password)");
+  add_common(user_add, options, false);
+  user_add->add_option("--name", user.name, "account name")->required();
+  user_add->add_option("--role", user.role, "admin, director, viewer or privacy_officer")
+      ->required();
+  user_add->add_option("--cameras", user.cameras, "viewers: comma-separated camera names");
+  user_add->add_flag("--password-stdin")
+      ->description("the temporary password is the first line of stdin");
+  auto* user_list = user_command->add_subcommand("list", "list accounts");
+  add_common(user_list, options, true);
+  auto* user_disable = user_command->add_subcommand("disable", "disable an account");
+  add_common(user_disable, options, false);
+  user_disable->add_option("--name", user.name, "account name")->required();
+  auto* user_enable = user_command->add_subcommand("enable", "enable an account");
+  add_common(user_enable, options, false);
+  user_enable->add_option("--name", user.name, "account name")->required();
+  auto* user_set_role = user_command->add_subcommand("set-role", "change an account's role");
+  add_common(user_set_role, options, false);
+  user_set_role->add_option("--name", user.name, "account name")->required();
+  user_set_role->add_option("--role", user.role, "new role")->required();
+  user_set_role->add_option("--cameras", user.cameras, "viewers: comma-separated camera names");
+  auto* user_passwd = user_command->add_subcommand(
+      "passwd", "change your password (stdin: old password line, new password line)");
+  add_common(user_passwd, options, false);
+  user_passwd->add_option("--user", who.user, "your account")->required();
+  user_passwd->add_option("--totp", who.totp, "the current TOTP code, if you have TOTP");
+  auto* user_totp_enrol = user_command->add_subcommand("totp-enrol", "set up TOTP (2FA)");
+  add_common(user_totp_enrol, options, true);
+  add_sign_in(user_totp_enrol, who);
+  auto* user_totp_confirm =
+      user_command->add_subcommand("totp-confirm", "confirm TOTP with a first code");
+  add_common(user_totp_confirm, options, false);
+  add_sign_in(user_totp_confirm, who);
+  user_totp_confirm->add_option("--code", user.code, "the code the app shows")->required();
 
   auto* camera = app.add_subcommand("camera", "manage cameras");
   camera->require_subcommand(1);
@@ -335,14 +608,32 @@ int main(int argc, char** argv) {
   auto* segment = app.add_subcommand("segment", "one segment");
   segment->require_subcommand(1);
   int64_t segment_id = 0;
-  auto* segment_cat = segment->add_subcommand("cat", "decrypt a segment to fMP4 on stdout");
+  std::string purpose;
+  auto* segment_cat = segment->add_subcommand(
+      "cat", "view a segment: decrypted fMP4 on stdout (audited, with your purpose)");
   add_common(segment_cat, options, false);
   segment_cat->add_option("--id", segment_id, "segment id")->required();
+  add_sign_in(segment_cat, who);
+  segment_cat->add_option("--purpose", purpose, "why you look (recorded in the audit journal)")
+      ->required();
 
   auto* catalog = app.add_subcommand("catalog", "catalog maintenance");
   catalog->require_subcommand(1);
   auto* catalog_check = catalog->add_subcommand("check", "verify the crash-safety rules");
   add_common(catalog_check, options, true);
+
+  auto* audit = app.add_subcommand("audit", "the audit journal (reading it is audited)");
+  audit->require_subcommand(1);
+  cli::AuditListOptions audit_list_options;
+  auto* audit_list = audit->add_subcommand("list", "list entries");
+  add_common(audit_list, options, true);
+  cli::add_audit_list_options(*audit_list, audit_list_options);
+  auto* audit_verify = audit->add_subcommand("verify", "check the chain and signed checkpoints");
+  add_common(audit_verify, options, true);
+  std::filesystem::path audit_out;
+  auto* audit_export = audit->add_subcommand("export", "write a verifiable JSON-lines export");
+  add_common(audit_export, options, false);
+  audit_export->add_option("--out", audit_out, "file to write")->required();
 
   try {
     app.parse(argc, argv);
@@ -350,13 +641,34 @@ int main(int argc, char** argv) {
     return app.exit(error);
   }
   try {
-    if (init->parsed()) return cmd_init(options);
+    if (audit_list->parsed() || audit_verify->parsed() || audit_export->parsed()) {
+      return with_services(options, [&](firmware::Appliance& appliance, firmware::Services&) {
+        if (audit_list->parsed()) {
+          return cli::cmd_audit_list(appliance, audit_list_options, options.json_output);
+        }
+        if (audit_verify->parsed()) return cli::cmd_audit_verify(appliance, options.json_output);
+        return cli::cmd_audit_export(appliance, audit_out);
+      });
+    }
+    if (init->parsed()) return cmd_init(options, new_setup_code);
+    if (user_first->parsed()) return cmd_user_create_first_admin(options, user);
+    if (user_add->parsed()) return cmd_user_add(options, user);
+    if (user_list->parsed()) return cmd_user_list(options);
+    if (user_disable->parsed()) return cmd_user_set_disabled(options, user, true);
+    if (user_enable->parsed()) return cmd_user_set_disabled(options, user, false);
+    if (user_set_role->parsed()) {
+      user.cameras_given = user_set_role->count("--cameras") > 0;
+      return cmd_user_set_role(options, user);
+    }
+    if (user_passwd->parsed()) return cmd_user_passwd(options, who);
+    if (user_totp_enrol->parsed()) return cmd_user_totp_enrol(options, who);
+    if (user_totp_confirm->parsed()) return cmd_user_totp_confirm(options, who, user.code);
     if (camera_add->parsed()) return cmd_camera_add(options, spec);
     if (camera_list->parsed()) return cmd_camera_list(options);
     if (camera_remove->parsed()) return cmd_camera_remove(options, remove_name);
     if (status->parsed()) return cmd_status(options);
     if (segments->parsed()) return cmd_segments(options, segments_camera, from, to);
-    if (segment_cat->parsed()) return cmd_segment_cat(options, segment_id);
+    if (segment_cat->parsed()) return cmd_segment_cat(options, who, segment_id, purpose);
     if (catalog_check->parsed()) return cmd_catalog_check(options);
   } catch (const std::exception& exception) {
     std::fprintf(stderr, "yardwatch: internal error: %s\n", exception.what());

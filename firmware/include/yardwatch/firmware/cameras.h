@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "yardwatch/firmware/audit.h"
+#include "yardwatch/hal/clock.h"
 #include "yardwatch/hal/result.h"
 #include "yardwatch/recorder/catalog.h"
 
@@ -21,5 +23,13 @@ const std::vector<std::string_view>& forbidden_zones();
 
 // Checks name, URL, zone, retention and transport; the error cites the rule that refuses it.
 Status validate_camera(const recorder::CameraSpec& spec);
+
+// Adds or removes a camera, audited in the same transaction. Called by the console (the
+// appliance operator) — the web admin will call it with an admin's actor after its role check.
+Result<recorder::Camera> add_camera(recorder::Catalog& catalog, AuditJournal& audit,
+                                    const hal::Clock& clock, const Actor& by,
+                                    const recorder::CameraSpec& spec);
+Status remove_camera(recorder::Catalog& catalog, AuditJournal& audit, const hal::Clock& clock,
+                     const Actor& by, const std::string& name);
 
 }  // namespace yardwatch::firmware

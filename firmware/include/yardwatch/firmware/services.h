@@ -1,0 +1,24 @@
+#pragma once
+
+// The firmware services of one appliance, wired together. Adapters (CLI, web admin, daemon)
+// create one and call nothing else that touches footage or personal data.
+
+#include "yardwatch/firmware/accounts.h"
+#include "yardwatch/firmware/appliance.h"
+#include "yardwatch/firmware/audit.h"
+#include "yardwatch/firmware/footage.h"
+
+namespace yardwatch::firmware {
+
+struct Services {
+  explicit Services(Appliance& appliance)
+      : audit(appliance.catalog(), appliance.clock(), appliance.keys()),
+        accounts(appliance.catalog(), appliance.clock(), appliance.keys(), audit),
+        footage(appliance.catalog(), appliance.storage(), appliance.keys(), audit) {}
+
+  AuditJournal audit;
+  AccountService accounts;
+  FootageService footage;
+};
+
+}  // namespace yardwatch::firmware

@@ -1,0 +1,108 @@
+#include "yardwatch/firmware/schema.h"
+
+#include <array>
+
+namespace yardwatch::firmware {
+
+namespace {
+
+constexpr std::array<recorder::Migration, 1> kFirmwareMigrations = {{
+    // 1 → 2: accounts, roles, sessions, throttling, setup codes, settings, audit journal.
+    {2, R"sql(
+CREATE TABLE accounts (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT NOT NULL UNIQUE,
+  role TEXT NOT NULL CHECK (role IN ('admin', 'director', 'viewer', 'privacy_officer')),
+  password_hash TEXT NOT NULL,                  -- crypto_pwhash_str: Argon2id, self-describing
+  must_change_password INTEGER NOT NULL DEFAULT 1,
+  disabled INTEGER NOT NULL DEFAULT 0,
+  totp_secret BLOB,                             -- wrapped by the device master key
+  totp_last_step INTEGER NOT NULL DEFAULT 0,    -- replay protection
+  language TEXT NOT NULL DEFAULT 'nl',
+  created_utc_us INTEGER NOT NULL,
+  password_changed_utc_us INTEGER NOT NULL,
+  last_login_utc_us INTEGER
+);
+CREATE TABLE account_cameras (
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  camera_id INTEGER NOT NULL REFERENCES cameras(id),
+  PRIMARY KEY (account_id, camera_id)
+);
+CREATE TABLE setup_codes (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  code_hash TEXT NOT NULL,
+  created_utc_us INTEGER NOT NULL,
+  expires_utc_us INTEGER NOT NULL,
+  used_utc_us INTEGER
+);
+-- Failed sign-ins per account name and per client address; survives restarts.
+CREATE TABLE login_throttle (
+  subject TEXT PRIMARY KEY,                     -- 'account:<name>' or 'address:<ip>'
+  failures INTEGER NOT NULL,
+  lockouts INTEGER NOT NULL DEFAULT 0,
+  locked_until_utc_us INTEGER NOT NULL DEFAULT 0,
+  last_failure_utc_us INTEGER NOT NULL
+);
+CREATE TABLE sessions (
+  token_hash BLOB PRIMARY KEY,                  -- BLAKE2b-256 of the 256-bit token
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  csrf_token TEXT NOT NULL,
+  client_address TEXT NOT NULL,
+  created_utc_us INTEGER NOT NULL,
+  last_seen_utc_us INTEGER NOT NULL
+);
+CREATE TABLE settings (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+INSERT INTO settings(key, value) VALUES ('policy.require_totp', '1');
+-- The audit journal (R6): append-only, hash-chained. AUTOINCREMENT keeps the high-water mark
+-- in sqlite_sequence, which `audit verify` compares with the last entry.
+CREATE TABLE audit (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  time_utc_us INTEGER NOT NULL,
+  actor_id INTEGER,
+  actor_name TEXT NOT NULL,
+  actor_role TEXT NOT NULL,
+  action TEXT NOT NULL,
+  object_type TEXT NOT NULL,
+  object_id TEXT NOT NULL,
+  camera TEXT NOT NULL,
+  range_from_utc_us INTEGER,
+  range_to_utc_us INTEGER,
+  purpose TEXT NOT NULL,
+  outcome TEXT NOT NULL CHECK (outcome IN ('allowed', 'denied')),
+  reason TEXT NOT NULL,
+  client_address TEXT NOT NULL,
+  details TEXT NOT NULL,
+  prev_hash BLOB NOT NULL,
+  hash BLOB NOT NULL
+);
+CREATE INDEX audit_by_time ON audit (time_utc_us);
+CREATE INDEX audit_by_actor ON audit (actor_name);
+CREATE INDEX audit_by_action ON audit (action);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+  BEGIN SELECT RAISE(ABORT, 'the audit journal is append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+  BEGIN SELECT RAISE(ABORT, 'the audit journal is append-only'); END;
+-- Signed checkpoints of the chain head (hourly and at shutdown).
+CREATE TABLE audit_checkpoints (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  seq INTEGER NOT NULL,
+  head_hash BLOB NOT NULL,
+  time_utc_us INTEGER NOT NULL,
+  public_key BLOB NOT NULL,
+  signature BLOB NOT NULL
+);
+CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
+  BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
+  BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+)sql"},
+}};
+
+}  // namespace
+
+std::span<const recorder::Migration> firmware_migrations() { return kFirmwareMigrations; }
+
+}  // namespace yardwatch::firmware
