@@ -18,18 +18,6 @@ using recorder::sql::Transaction;
 constexpr int64_t kTotpPending = -1;  // totp_last_step while an enrolment awaits its first code
 constexpr std::string_view kSetupCodeAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 
-// Argon2id with libsodium's "interactive" limits: about 0.1–0.2 s and 64 MiB per hash on the
-// appliance's class of CPU, which is the 100–500 ms the login budget allows.
-Result<std::string> hash_password(const std::string& password) {
-  std::array<char, crypto_pwhash_STRBYTES> hashed{};
-  if (crypto_pwhash_str_alg(hashed.data(), password.data(), password.size(),
-                            crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE,
-                            crypto_pwhash_ALG_ARGON2ID13) != 0) {
-    return make_error(ErrorKind::kResourceExhausted, "not enough memory to hash the password");
-  }
-  return std::string(hashed.data());
-}
-
 bool password_matches(const std::string& hash, const std::string& password) {
   return crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
 }
@@ -165,6 +153,15 @@ Error denied(const std::string& message) {
 }
 
 }  // namespace
+
+Result<std::string> hash_password(const std::string& password) {
+  std::array<char, crypto_pwhash_STRBYTES> hashed{};
+  if (crypto_pwhash_str_alg(hashed.data(), password.data(), password.size(), kPasswordOpsLimit,
+                            kPasswordMemLimit, crypto_pwhash_ALG_ARGON2ID13) != 0) {
+    return make_error(ErrorKind::kResourceExhausted, "not enough memory to hash the password");
+  }
+  return std::string(hashed.data());
+}
 
 Actor Principal::actor() const {
   return Actor{account_id, name, std::string(role_name(role)), client_address};

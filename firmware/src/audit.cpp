@@ -243,8 +243,10 @@ std::string missing_message(int64_t first, int64_t last) {
 }
 
 // Walks the entries after `after_seq` in order, starting from `prev_hash`, and stops at the
-// first entry that is missing, edited, moved or not linked to its predecessor.
-Result<ChainWalk> walk_chain(Database& db, int64_t after_seq, std::vector<uint8_t> prev_hash) {
+// first entry that is missing, edited, moved or not linked to its predecessor. `from_anchor`:
+// `after_seq` and `prev_hash` are the pruning anchor's, not an entry still in the journal.
+Result<ChainWalk> walk_chain(Database& db, int64_t after_seq, std::vector<uint8_t> prev_hash,
+                             bool from_anchor = false) {
   ChainWalk walk{after_seq, std::move(prev_hash), std::nullopt};
   YW_ASSIGN_OR_RETURN(auto rows, db.prepare("SELECT " YW_AUDIT_COLUMNS " FROM audit WHERE seq > ?1 "
                                             "ORDER BY seq"));
@@ -278,6 +280,10 @@ Result<ChainWalk> walk_chain(Database& db, int64_t after_seq, std::vector<uint8_
         walk.failure = Failure{1,
                                "entry 1: does not start the chain (its previous hash is not "
                                "zero; entries before it removed?)"};
+      } else if (from_anchor && walk.last_seq == after_seq) {
+        walk.failure = Failure{
+            fields.seq, at + ": does not continue from the pruning anchor at entry " +
+                            std::to_string(after_seq) + " (rewritten with a recomputed hash?)"};
       } else {
         // Both hashes are self-consistent, so someone recomputed one of them: the entry before
         // is not the one this entry was chained to.
@@ -301,10 +307,11 @@ Result<std::optional<std::vector<uint8_t>>> hash_of_entry(Database& db, int64_t 
   return std::optional<std::vector<uint8_t>>(query.column_blob(0));
 }
 
-// Everything wrong with one checkpoint, or nothing.
+// Everything wrong with one checkpoint, or nothing. A checkpoint at or before the pruning
+// anchor (`pruned_through`) signs an entry that is gone; only its signature can be checked.
 Result<std::optional<Failure>> check_checkpoint(Database& db, const AuditCheckpoint& checkpoint,
                                                 std::span<const uint8_t> device_key,
-                                                int64_t last_seq) {
+                                                int64_t last_seq, int64_t pruned_through) {
   const std::string at = "checkpoint at entry " + std::to_string(checkpoint.seq);
   if (!same_bytes(checkpoint.public_key, device_key)) {
     return std::optional<Failure>(
@@ -317,6 +324,7 @@ Result<std::optional<Failure>> check_checkpoint(Database& db, const AuditCheckpo
                                           checkpoint.signature)) {
     return std::optional<Failure>(Failure{checkpoint.seq, at + ": signature invalid (forged?)"});
   }
+  if (checkpoint.seq <= pruned_through) return std::optional<Failure>();
   YW_ASSIGN_OR_RETURN(auto hash, hash_of_entry(db, checkpoint.seq));
   if (!hash) {
     return std::optional<Failure>(
@@ -348,6 +356,71 @@ Result<std::vector<AuditCheckpoint>> read_checkpoints(Database& db) {
     checkpoint.signature = rows.column_blob(4);
     checkpoints.push_back(std::move(checkpoint));
   }
+}
+
+// All rows (the schema allows one; more means the table was rebuilt by hand).
+Result<std::vector<AuditAnchor>> read_anchors(Database& db) {
+  YW_ASSIGN_OR_RETURN(auto rows, db.prepare("SELECT seq, hash, time_utc_us, public_key, signature "
+                                            "FROM audit_anchor ORDER BY seq"));
+  std::vector<AuditAnchor> anchors;
+  while (true) {
+    YW_ASSIGN_OR_RETURN(bool has_row, rows.step());
+    if (!has_row) return anchors;
+    AuditAnchor anchor;
+    anchor.seq = rows.column_int(0);
+    anchor.hash = rows.column_blob(1);
+    anchor.time_utc_us = rows.column_int(2);
+    anchor.public_key = rows.column_blob(3);
+    anchor.signature = rows.column_blob(4);
+    anchors.push_back(std::move(anchor));
+  }
+}
+
+// What is wrong with the anchor itself, or nothing. Whether the entries continue from it is the
+// chain walk's business.
+std::optional<Failure> check_anchor(const AuditAnchor& anchor,
+                                    std::span<const uint8_t> device_key) {
+  const std::string at = "pruning anchor at entry " + std::to_string(anchor.seq);
+  const int64_t place = std::max<int64_t>(anchor.seq, 1);
+  if (!same_bytes(anchor.public_key, device_key)) {
+    return Failure{place, at + ": signed by a different key (fingerprint " +
+                              format::key_fingerprint(anchor.public_key) +
+                              "), not this device's (forged?)"};
+  }
+  if (anchor.seq < 1 || !format::anchor_signature_valid(anchor.seq, anchor.hash, anchor.time_utc_us,
+                                                        device_key, anchor.signature)) {
+    return Failure{place, at + ": signature invalid (forged?)"};
+  }
+  return std::nullopt;
+}
+
+// The one anchor, checked, for code that continues the chain from it (append, checkpoint,
+// prune): nullopt when the journal was never pruned; kDataLoss when the anchor does not hold.
+Result<std::optional<AuditAnchor>> trusted_anchor(Database& db,
+                                                  std::span<const uint8_t> device_key) {
+  YW_ASSIGN_OR_RETURN(auto anchors, read_anchors(db));
+  if (anchors.empty()) return std::optional<AuditAnchor>();
+  if (anchors.size() > 1) {
+    return make_error(ErrorKind::kDataLoss,
+                      "the audit journal has more than one pruning anchor (audit_anchor edited?); "
+                      "run `yardwatch audit verify`");
+  }
+  if (auto failure = check_anchor(anchors.front(), device_key)) {
+    return make_error(ErrorKind::kDataLoss,
+                      "the audit journal's " + failure->problem + "; run `yardwatch audit verify`");
+  }
+  return std::optional<AuditAnchor>(std::move(anchors.front()));
+}
+
+// The one integer `sql` selects (?1 and, if given, ?2 bound), or nullopt for no row or NULL.
+Result<std::optional<int64_t>> optional_int(Database& db, std::string_view sql, int64_t first,
+                                            std::optional<int64_t> second = std::nullopt) {
+  YW_ASSIGN_OR_RETURN(auto query, db.prepare(sql));
+  query.bind(1, first);
+  if (second) query.bind(2, *second);
+  YW_ASSIGN_OR_RETURN(bool has_row, query.step());
+  if (!has_row || query.column_is_null(0)) return std::optional<int64_t>();
+  return std::optional<int64_t>(query.column_int(0));
 }
 
 Result<int64_t> count_rows(Database& db, std::string_view sql) {
@@ -430,6 +503,18 @@ ordered_json entry_json(const format::EntryFields& fields, std::span<const uint8
   return line;
 }
 
+ordered_json anchor_json(const AuditAnchor& anchor) {
+  ordered_json line;
+  line["type"] = "anchor";
+  line["seq"] = anchor.seq;
+  line["hash"] = format::to_hex(anchor.hash);
+  line["time_utc_us"] = anchor.time_utc_us;
+  line["time"] = iso(anchor.time_utc_us);
+  line["public_key"] = format::to_hex(anchor.public_key);
+  line["signature"] = format::to_hex(anchor.signature);
+  return line;
+}
+
 ordered_json checkpoint_json(const AuditCheckpoint& checkpoint) {
   ordered_json line;
   line["type"] = "checkpoint";
@@ -481,10 +566,18 @@ Result<int64_t> AuditJournal::append(const Actor& actor, const AuditEvent& event
   fields.outcome = event.allowed ? "allowed" : "denied";
   fields.reason = event.reason;
   fields.details = event.details;
-  if (head.last_seq == 0) {
-    fields.prev_hash.assign(format::kGenesisPrevHash.begin(), format::kGenesisPrevHash.end());
-  } else {
+  if (head.last_seq != 0) {
     fields.prev_hash = head.last_hash;
+  } else {
+    // Empty: the first entry ever, or (in principle) a journal pruned to its very end. Pruning
+    // itself appends before it deletes, so the latter is never left behind.
+    YW_ASSIGN_OR_RETURN(auto anchors, read_anchors(db));
+    if (anchors.empty()) {
+      fields.prev_hash.assign(format::kGenesisPrevHash.begin(), format::kGenesisPrevHash.end());
+    } else {
+      fields.seq = std::max(fields.seq, anchors.back().seq + 1);
+      fields.prev_hash = anchors.back().hash;
+    }
   }
   const format::Hash hash = format::entry_hash(fields);
 
@@ -536,9 +629,17 @@ Status AuditJournal::checkpoint() {
   }
   if (signed_seq == head.last_seq) return transaction.commit();
 
-  // The device vouches only for what it can check: the entries since its last signature must
-  // still chain onto it. (A full `verify` is the complete check; this keeps signing cheap.)
-  if (signed_seq > 0) {
+  // After pruning, the chain may have to be picked up at the anchor rather than at a
+  // checkpoint (pruning removes the checkpoints up to it).
+  const auto device_key = keys_.signing_public_key();
+  YW_ASSIGN_OR_RETURN(auto anchor, trusted_anchor(db, device_key));
+  const bool from_anchor = anchor && anchor->seq >= signed_seq;
+  if (from_anchor) {
+    signed_seq = anchor->seq;
+    signed_hash = anchor->hash;
+  } else if (signed_seq > 0) {
+    // The device vouches only for what it can check: the entries since its last signature must
+    // still chain onto it. (A full `verify` is the complete check; this keeps signing cheap.)
     YW_ASSIGN_OR_RETURN(auto signed_entry, hash_of_entry(db, signed_seq));
     if (!signed_entry || !same_bytes(*signed_entry, signed_hash)) {
       return make_error(ErrorKind::kDataLoss,
@@ -546,7 +647,7 @@ Status AuditJournal::checkpoint() {
                             " differs from the last checkpoint; run `yardwatch audit verify`");
     }
   }
-  YW_ASSIGN_OR_RETURN(ChainWalk walk, walk_chain(db, signed_seq, signed_hash));
+  YW_ASSIGN_OR_RETURN(ChainWalk walk, walk_chain(db, signed_seq, signed_hash, from_anchor));
   if (walk.failure) {
     return make_error(ErrorKind::kDataLoss,
                       "not signing the audit journal: " + walk.failure->problem);
@@ -558,12 +659,11 @@ Status AuditJournal::checkpoint() {
   if (!signature) {
     return make_error(ErrorKind::kInternal, "could not sign the audit checkpoint");
   }
-  const auto public_key = keys_.signing_public_key();
   YW_ASSIGN_OR_RETURN(auto insert,
                       db.prepare("INSERT INTO audit_checkpoints (seq, head_hash, time_utc_us, "
                                  "public_key, signature) VALUES (?1, ?2, ?3, ?4, ?5)"));
   insert.bind(1, head.last_seq).bind(2, std::span<const uint8_t>(head.last_hash)).bind(3, now);
-  insert.bind(4, std::span<const uint8_t>(public_key));
+  insert.bind(4, std::span<const uint8_t>(device_key));
   insert.bind(5, std::span<const uint8_t>(*signature));
   YW_TRY(insert.run());
   return transaction.commit();
@@ -606,6 +706,13 @@ Result<std::vector<AuditCheckpoint>> AuditJournal::checkpoints() {
   return read_checkpoints(catalog_.database());
 }
 
+Result<std::optional<AuditAnchor>> AuditJournal::anchor() {
+  std::lock_guard lock(catalog_.mutex());
+  YW_ASSIGN_OR_RETURN(auto anchors, read_anchors(catalog_.database()));
+  if (anchors.empty()) return std::optional<AuditAnchor>();
+  return std::optional<AuditAnchor>(std::move(anchors.back()));
+}
+
 Result<AuditVerification> AuditJournal::verify() {
   std::lock_guard lock(catalog_.mutex());
   Database& db = catalog_.database();
@@ -614,21 +721,61 @@ Result<AuditVerification> AuditJournal::verify() {
   AuditVerification result;
   YW_ASSIGN_OR_RETURN(result.entries, count_rows(db, "SELECT count(*) FROM audit"));
   YW_ASSIGN_OR_RETURN(Head head, read_head(db));
-  YW_ASSIGN_OR_RETURN(
-      ChainWalk walk,
-      walk_chain(db, 0, {format::kGenesisPrevHash.begin(), format::kGenesisPrevHash.end()}));
+  result.last_seq = head.last_seq;
+  const auto device_key = keys_.signing_public_key();
 
-  std::optional<Failure> first = walk.failure;
+  // Where the chain starts: entry 1 with a zero prev_hash, or the signed anchor pruning left.
+  // Without the anchor, a pruned journal reads as "entries 1–N missing".
+  std::optional<Failure> first;
+  int64_t start_seq = 0;
+  std::vector<uint8_t> start_hash(format::kGenesisPrevHash.begin(), format::kGenesisPrevHash.end());
+  YW_ASSIGN_OR_RETURN(auto anchors, read_anchors(db));
+  if (anchors.size() > 1) {
+    first = Failure{anchors.front().seq,
+                    "more than one pruning anchor (entries " + std::to_string(anchors.front().seq) +
+                        " and " + std::to_string(anchors.back().seq) + "; audit_anchor edited?)"};
+  } else if (anchors.size() == 1) {
+    const AuditAnchor& anchor = anchors.front();
+    result.pruned_through_seq = anchor.seq;
+    first = check_anchor(anchor, device_key);
+    if (!first) {
+      start_seq = anchor.seq;
+      start_hash = anchor.hash;
+      // Entries at or before the anchor were deleted with it; one that is there now was put
+      // there afterwards, and `list` would show it although nothing vouches for it.
+      YW_ASSIGN_OR_RETURN(
+          auto stale, optional_int(db, "SELECT min(seq) FROM audit WHERE seq <= ?1", start_seq));
+      if (stale) {
+        first = Failure{*stale, "entry " + std::to_string(*stale) +
+                                    " is older than the pruning anchor at entry " +
+                                    std::to_string(start_seq) +
+                                    " yet still in the journal (added after pruning?)"};
+      }
+    }
+  }
+
+  if (!first) {
+    YW_ASSIGN_OR_RETURN(ChainWalk walk,
+                        walk_chain(db, start_seq, start_hash, /*from_anchor=*/start_seq > 0));
+    first = walk.failure;
+  }
   if (!first) {
     // The walk reached the end without a gap; the high-water mark says where the end was.
-    const int64_t last = walk.last_seq;
+    const int64_t last = std::max(head.last_seq, start_seq);
     if (head.high_water > last) {
-      first = Failure{last + 1, last == 0 ? "the journal is empty but " +
-                                                std::to_string(head.high_water) +
-                                                " entries were written (all removed)"
-                                          : "journal ends at " + std::to_string(last) + " but " +
-                                                std::to_string(head.high_water) +
-                                                " entries were written (tail truncated)"};
+      std::string problem;
+      if (head.last_seq == 0 && start_seq == 0) {
+        problem = "the journal is empty but " + std::to_string(head.high_water) +
+                  " entries were written (all removed)";
+      } else if (head.last_seq == 0) {
+        problem = "the journal holds nothing after the pruning anchor at entry " +
+                  std::to_string(start_seq) + " but " + std::to_string(head.high_water) +
+                  " entries were written (removed?)";
+      } else {
+        problem = "journal ends at " + std::to_string(last) + " but " +
+                  std::to_string(head.high_water) + " entries were written (tail truncated)";
+      }
+      first = Failure{last + 1, std::move(problem)};
     } else if (last > 0 && head.high_water < last) {
       // SQLite raises the mark with every insert; only an edit of sqlite_sequence lowers it.
       first = Failure{last, "the journal's high-water mark (" +
@@ -640,10 +787,10 @@ Result<AuditVerification> AuditJournal::verify() {
 
   YW_ASSIGN_OR_RETURN(auto checkpoints, read_checkpoints(db));
   result.checkpoints = static_cast<int64_t>(checkpoints.size());
-  const auto device_key = keys_.signing_public_key();
   for (const auto& checkpoint : checkpoints) {
     if (first && checkpoint.seq >= first->seq) break;  // sorted by seq: nothing earlier follows
-    YW_ASSIGN_OR_RETURN(auto failure, check_checkpoint(db, checkpoint, device_key, head.last_seq));
+    YW_ASSIGN_OR_RETURN(auto failure,
+                        check_checkpoint(db, checkpoint, device_key, head.last_seq, start_seq));
     if (failure) {
       first = std::move(failure);
       break;
@@ -656,6 +803,109 @@ Result<AuditVerification> AuditJournal::verify() {
     result.problem = std::move(first->problem);
   }
   return result;
+}
+
+Result<AuditPruning> AuditJournal::prune(int64_t retention_us,
+                                         std::optional<int64_t> keep_from_utc_us,
+                                         const Actor& actor) {
+  if (retention_us <= 0) {
+    return make_error(ErrorKind::kInvalidArgument, "the audit retention term must be positive");
+  }
+  // The cut-off comes from the wall clock alone, so a clock that jumped ahead would delete
+  // history still within its term, irreversibly. Wait for a clock that vouches for itself;
+  // keeping the journal a little longer is the recoverable mistake.
+  if (clock_.sync_state() == hal::SyncState::kUnsynchronised) {
+    return make_error(ErrorKind::kUnavailable,
+                      "not pruning the audit journal while the clock is not synchronised");
+  }
+  std::lock_guard lock(catalog_.mutex());
+  Database& db = catalog_.database();
+  YW_ASSIGN_OR_RETURN(auto transaction, Transaction::begin(db));
+
+  // Pruning must never hide tampering: deleting a broken part (or signing an anchor over it)
+  // would destroy the evidence. The whole journal, not only the part to go, because a journal
+  // that does not verify is evidence as it stands.
+  YW_ASSIGN_OR_RETURN(AuditVerification verified, verify());
+  if (!verified.ok) {
+    return make_error(ErrorKind::kDataLoss, "not pruning the audit journal: " + verified.problem +
+                                                "; run `yardwatch audit verify`");
+  }
+
+  const int64_t now = clock_.now_utc_us();
+  AuditPruning pruning;
+  pruning.older_than_utc_us = now - retention_us;
+  if (keep_from_utc_us) {
+    pruning.older_than_utc_us = std::min(pruning.older_than_utc_us, *keep_from_utc_us);
+  }
+  const int64_t anchor_seq = verified.pruned_through_seq.value_or(0);
+
+  // The oldest part of the chain, up to the first entry that is not past the cut-off (times
+  // need not rise with seq: the clock may have been set back), …
+  YW_ASSIGN_OR_RETURN(auto first_kept, optional_int(db,
+                                                    "SELECT min(seq) FROM audit WHERE seq > ?1 AND "
+                                                    "time_utc_us >= ?2",
+                                                    anchor_seq, pruning.older_than_utc_us));
+  const int64_t due_through = first_kept ? *first_kept - 1 : verified.last_seq;
+  // … and no further than the last checkpoint: an unsigned entry is vouched for only by the
+  // unkeyed chain, and an anchor over it would launder whatever was done to it.
+  YW_ASSIGN_OR_RETURN(
+      auto signed_through,
+      optional_int(db, "SELECT max(seq) FROM audit_checkpoints WHERE seq > ?1", anchor_seq));
+  const int64_t through = std::min(due_through, signed_through.value_or(anchor_seq));
+  pruning.kept_unsigned = std::max<int64_t>(0, due_through - std::max(through, anchor_seq));
+  if (through <= anchor_seq) {
+    YW_TRY(transaction.commit());
+    return pruning;
+  }
+
+  YW_ASSIGN_OR_RETURN(auto hash, hash_of_entry(db, through));
+  if (!hash) return make_error(ErrorKind::kInternal, "audit entry vanished while pruning");
+  auto signature = format::sign_anchor(through, *hash, now, keys_.signing_secret_key().span());
+  if (!signature) return make_error(ErrorKind::kInternal, "could not sign the audit anchor");
+  const auto public_key = keys_.signing_public_key();
+
+  // Anchor first: the triggers let nothing at or before it be deleted until it is there.
+  YW_ASSIGN_OR_RETURN(auto upsert,
+                      db.prepare("INSERT INTO audit_anchor (id, seq, hash, time_utc_us, "
+                                 "public_key, signature) VALUES (1, ?1, ?2, ?3, ?4, ?5) "
+                                 "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, "
+                                 "hash = excluded.hash, time_utc_us = excluded.time_utc_us, "
+                                 "public_key = excluded.public_key, "
+                                 "signature = excluded.signature"));
+  upsert.bind(1, through).bind(2, std::span<const uint8_t>(*hash)).bind(3, now);
+  upsert.bind(4, std::span<const uint8_t>(public_key));
+  upsert.bind(5, std::span<const uint8_t>(*signature));
+  YW_TRY(upsert.run());
+
+  YW_ASSIGN_OR_RETURN(auto pruned_count,
+                      optional_int(db, "SELECT count(*) FROM audit WHERE seq <= ?1", through));
+  pruning.entries = pruned_count.value_or(0);
+  pruning.through_seq = through;
+
+  // The record of the pruning goes on the chain before anything is deleted, so the journal is
+  // never without an entry after its anchor.
+  ordered_json details;
+  details["through_seq"] = through;
+  details["entries"] = pruning.entries;
+  details["older_than"] = iso(pruning.older_than_utc_us);
+  details["keep_from"] = optional_time(keep_from_utc_us);
+  AuditEvent event;
+  event.action = "journal_pruned";
+  event.object_type = "audit";
+  event.details = details.dump();
+  YW_TRY(append(actor, event));
+
+  YW_ASSIGN_OR_RETURN(auto delete_entries, db.prepare("DELETE FROM audit WHERE seq <= ?1"));
+  delete_entries.bind(1, through);
+  YW_TRY(delete_entries.run());
+  YW_ASSIGN_OR_RETURN(auto delete_checkpoints,
+                      db.prepare("DELETE FROM audit_checkpoints WHERE seq <= ?1"));
+  delete_checkpoints.bind(1, through);
+  YW_TRY(delete_checkpoints.run());
+  // Sign the pruned journal's head at once, so the journal_pruned entry is covered too.
+  YW_TRY(checkpoint());
+  YW_TRY(transaction.commit());
+  return pruning;
 }
 
 Status AuditJournal::export_jsonl(const fs::path& path) {
@@ -698,6 +948,8 @@ Status AuditJournal::export_jsonl(const fs::path& path) {
   device["exported_utc_us"] = now;
   device["exported"] = iso(now);
   buffer += json_line(device);
+  YW_ASSIGN_OR_RETURN(auto anchors, read_anchors(db));
+  for (const auto& anchor : anchors) buffer += json_line(anchor_json(anchor));
 
   YW_ASSIGN_OR_RETURN(auto rows, db.prepare("SELECT " YW_AUDIT_COLUMNS " FROM audit "
                                             "ORDER BY seq"));

@@ -45,6 +45,41 @@ void put_optional(std::vector<uint8_t>& out, const std::optional<int64_t>& value
   if (value) put_i64(out, *value);
 }
 
+// domain || seq (i64 LE) || hash (32 bytes) || time (i64 LE). Every part has a fixed length for
+// a given domain, so plain concatenation is unambiguous.
+std::optional<std::vector<uint8_t>> signed_message(std::string_view domain, int64_t seq,
+                                                   std::span<const uint8_t> hash,
+                                                   int64_t time_utc_us) {
+  if (hash.size() != kHashBytes) return std::nullopt;
+  std::vector<uint8_t> message(domain.begin(), domain.end());
+  put_i64(message, seq);
+  message.insert(message.end(), hash.begin(), hash.end());
+  put_i64(message, time_utc_us);
+  return message;
+}
+
+std::optional<std::array<uint8_t, kSignatureBytes>> sign_message(
+    const std::optional<std::vector<uint8_t>>& message, std::span<const uint8_t> secret_key) {
+  ensure_sodium();
+  if (!message || secret_key.size() != kSecretKeyBytes) return std::nullopt;
+  std::array<uint8_t, kSignatureBytes> signature{};
+  if (crypto_sign_detached(signature.data(), nullptr, message->data(), message->size(),
+                           secret_key.data()) != 0) {
+    return std::nullopt;
+  }
+  return signature;
+}
+
+bool signature_valid(const std::optional<std::vector<uint8_t>>& message,
+                     std::span<const uint8_t> public_key, std::span<const uint8_t> signature) {
+  ensure_sodium();
+  if (!message || public_key.size() != kPublicKeyBytes || signature.size() != kSignatureBytes) {
+    return false;
+  }
+  return crypto_sign_verify_detached(signature.data(), message->data(), message->size(),
+                                     public_key.data()) == 0;
+}
+
 }  // namespace
 
 std::vector<uint8_t> encode_entry(const EntryFields& entry) {
@@ -99,38 +134,36 @@ std::optional<int64_t> written_as(EntryFields fields, std::span<const uint8_t> s
 std::optional<std::vector<uint8_t>> checkpoint_message(int64_t seq,
                                                        std::span<const uint8_t> head_hash,
                                                        int64_t time_utc_us) {
-  if (head_hash.size() != kHashBytes) return std::nullopt;
-  std::vector<uint8_t> message(kCheckpointDomain.begin(), kCheckpointDomain.end());
-  put_i64(message, seq);
-  message.insert(message.end(), head_hash.begin(), head_hash.end());
-  put_i64(message, time_utc_us);
-  return message;
+  return signed_message(kCheckpointDomain, seq, head_hash, time_utc_us);
 }
 
 std::optional<std::array<uint8_t, kSignatureBytes>> sign_checkpoint(
     int64_t seq, std::span<const uint8_t> head_hash, int64_t time_utc_us,
     std::span<const uint8_t> secret_key) {
-  ensure_sodium();
-  if (secret_key.size() != kSecretKeyBytes) return std::nullopt;
-  auto message = checkpoint_message(seq, head_hash, time_utc_us);
-  if (!message) return std::nullopt;
-  std::array<uint8_t, kSignatureBytes> signature{};
-  if (crypto_sign_detached(signature.data(), nullptr, message->data(), message->size(),
-                           secret_key.data()) != 0) {
-    return std::nullopt;
-  }
-  return signature;
+  return sign_message(checkpoint_message(seq, head_hash, time_utc_us), secret_key);
 }
 
 bool checkpoint_signature_valid(int64_t seq, std::span<const uint8_t> head_hash,
                                 int64_t time_utc_us, std::span<const uint8_t> public_key,
                                 std::span<const uint8_t> signature) {
-  ensure_sodium();
-  if (public_key.size() != kPublicKeyBytes || signature.size() != kSignatureBytes) return false;
-  auto message = checkpoint_message(seq, head_hash, time_utc_us);
-  if (!message) return false;
-  return crypto_sign_verify_detached(signature.data(), message->data(), message->size(),
-                                     public_key.data()) == 0;
+  return signature_valid(checkpoint_message(seq, head_hash, time_utc_us), public_key, signature);
+}
+
+std::optional<std::vector<uint8_t>> anchor_message(int64_t seq, std::span<const uint8_t> hash,
+                                                   int64_t time_utc_us) {
+  return signed_message(kAnchorDomain, seq, hash, time_utc_us);
+}
+
+std::optional<std::array<uint8_t, kSignatureBytes>> sign_anchor(
+    int64_t seq, std::span<const uint8_t> hash, int64_t time_utc_us,
+    std::span<const uint8_t> secret_key) {
+  return sign_message(anchor_message(seq, hash, time_utc_us), secret_key);
+}
+
+bool anchor_signature_valid(int64_t seq, std::span<const uint8_t> hash, int64_t time_utc_us,
+                            std::span<const uint8_t> public_key,
+                            std::span<const uint8_t> signature) {
+  return signature_valid(anchor_message(seq, hash, time_utc_us), public_key, signature);
 }
 
 std::string key_fingerprint(std::span<const uint8_t> public_key) {

@@ -81,11 +81,31 @@ CREATE TABLE audit (
 CREATE INDEX audit_by_time ON audit (time_utc_us);
 CREATE INDEX audit_by_actor ON audit (actor_name);
 CREATE INDEX audit_by_action ON audit (action);
+-- Where pruning after the retention term cut the journal (firmware/design/audit.md §Retention):
+-- the last pruned entry's seq and hash, signed by the device; `verify` starts the chain from
+-- it. At most one row, and it only moves forward.
+CREATE TABLE audit_anchor (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  seq INTEGER NOT NULL,
+  hash BLOB NOT NULL,
+  time_utc_us INTEGER NOT NULL,
+  public_key BLOB NOT NULL,
+  signature BLOB NOT NULL
+);
+CREATE TRIGGER audit_anchor_forward_only BEFORE UPDATE ON audit_anchor
+  WHEN NEW.seq <= OLD.seq
+  BEGIN SELECT RAISE(ABORT, 'the audit anchor only moves forward'); END;
+CREATE TRIGGER audit_anchor_no_delete BEFORE DELETE ON audit_anchor
+  BEGIN SELECT RAISE(ABORT, 'the audit anchor cannot be removed'); END;
+-- Only pruning deletes entries: it moves the anchor first, in the same transaction, and then
+-- deletes up to it. Everything after the anchor is untouchable.
 CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
   BEGIN SELECT RAISE(ABORT, 'the audit journal is append-only'); END;
 CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+  WHEN OLD.seq > (SELECT COALESCE(MAX(seq), 0) FROM audit_anchor)
   BEGIN SELECT RAISE(ABORT, 'the audit journal is append-only'); END;
--- Signed checkpoints of the chain head (hourly and at shutdown).
+-- Signed checkpoints of the chain head (hourly and at shutdown). Those at or before the anchor
+-- sign entries that pruning removed, and go with them.
 CREATE TABLE audit_checkpoints (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   seq INTEGER NOT NULL,
@@ -97,6 +117,7 @@ CREATE TABLE audit_checkpoints (
 CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
   BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
 CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
+  WHEN OLD.seq > (SELECT COALESCE(MAX(seq), 0) FROM audit_anchor)
   BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
 )sql"},
 }};

@@ -73,6 +73,37 @@ int run(const firmware::ApplianceOptions& options, int segment_seconds, uint64_t
   std::fprintf(stderr, "yardwatchd: recording %zu camera(s) into %s\n", recorder.camera_count(),
                options.data_dir.c_str());
 
+  // The journal is pruned after its retention term (2 years) at start and once a day (R6,
+  // firmware/design/audit.md §Retention). Holds do not exist yet; once they do, the start of the
+  // oldest open hold is passed as keep_from so the journal outlives every hold.
+  auto prune_audit = [&]() {
+    auto pruned = services.audit.prune(firmware::kAuditRetentionUs, std::nullopt);
+    if (pruned.ok()) {
+      if (pruned.value().through_seq) {
+        std::fprintf(stderr, "yardwatchd: audit journal pruned through entry %lld (%lld entries)\n",
+                     static_cast<long long>(*pruned.value().through_seq),
+                     static_cast<long long>(pruned.value().entries));
+      }
+      return;
+    }
+    // An unsynchronised clock only postpones pruning (the journal is kept a little longer);
+    // `yardwatch status` already shows the clock state.
+    if (pruned.error().kind == ErrorKind::kUnavailable) {
+      std::fprintf(stderr, "yardwatchd: audit prune postponed: %s\n",
+                   pruned.error().message.c_str());
+      return;
+    }
+    std::fprintf(stderr, "yardwatchd: audit prune refused: %s\n",
+                 pruned.error().to_string().c_str());
+    const bool tampered = pruned.error().kind == ErrorKind::kDataLoss;
+    (void)catalog.raise_alarm(tampered ? "audit_tamper" : "audit_prune", std::nullopt,
+                              (tampered ? "the audit journal does not verify: "
+                                        : "the audit journal could not be pruned: ") +
+                                  pruned.error().message,
+                              appliance.value()->clock().now_utc_us());
+  };
+  prune_audit();
+
   // Signals are taken synchronously in this thread; every other thread has them blocked.
   sigset_t signals;
   sigemptyset(&signals);
@@ -80,7 +111,9 @@ int run(const firmware::ApplianceOptions& options, int segment_seconds, uint64_t
   sigaddset(&signals, SIGINT);
   // The device signs a checkpoint of the audit chain every hour and at shutdown (R6).
   constexpr int64_t kCheckpointIntervalUs = 3600'000'000LL;
+  constexpr int64_t kPruneIntervalUs = 24 * kCheckpointIntervalUs;
   int64_t last_checkpoint = appliance.value()->clock().monotonic_us();
+  int64_t last_prune = last_checkpoint;
   while (true) {
     timespec timeout{2, 0};
     int received = sigtimedwait(&signals, nullptr, &timeout);
@@ -101,6 +134,10 @@ int run(const firmware::ApplianceOptions& options, int segment_seconds, uint64_t
             "the audit journal does not verify: " + signed_head.error().message,
             appliance.value()->clock().now_utc_us());
       }
+    }
+    if (now - last_prune >= kPruneIntervalUs) {
+      last_prune = now;
+      prune_audit();
     }
   }
   std::fprintf(stderr, "yardwatchd: stopping; closing all segments\n");

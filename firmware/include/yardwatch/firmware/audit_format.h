@@ -1,9 +1,9 @@
 #pragma once
 
 // The audit journal's byte formats (firmware/design/audit.md): the canonical encoding that each
-// entry's BLAKE2b-256 hash covers, the message a checkpoint signs, and the device-key
-// fingerprint. The offline verifier (`yardwatch-verify --audit`) compiles this same file, so it
-// depends only on libsodium and the standard library: no SQLite, no JSON, no hal.
+// entry's BLAKE2b-256 hash covers, the messages a checkpoint and a pruning anchor sign, and the
+// device-key fingerprint. The offline verifier (`yardwatch-verify --audit`) compiles this same
+// file, so it depends only on libsodium and the standard library: no SQLite, no JSON, no hal.
 
 #include <array>
 #include <cstdint>
@@ -24,6 +24,7 @@ constexpr size_t kFingerprintBytes = 16;
 // Domain separation: an entry hash can never be mistaken for any other hash or signed message.
 constexpr std::string_view kEntryDomain = "yardwatch-audit-v1";
 constexpr std::string_view kCheckpointDomain = "yardwatch-audit-checkpoint-v1";
+constexpr std::string_view kAnchorDomain = "yardwatch-audit-anchor-v1";
 // The `format` of the export's first line.
 constexpr std::string_view kExportFormat = "yardwatch-audit-export-v1";
 
@@ -79,6 +80,21 @@ std::optional<std::array<uint8_t, kSignatureBytes>> sign_checkpoint(
 bool checkpoint_signature_valid(int64_t seq, std::span<const uint8_t> head_hash,
                                 int64_t time_utc_us, std::span<const uint8_t> public_key,
                                 std::span<const uint8_t> signature);
+
+// kAnchorDomain || seq (i64 LE) || hash (32 bytes) || time (i64 LE): the boundary pruning left,
+// i.e. the last pruned entry and its hash (the prev_hash of the entry after it). Same layout as
+// a checkpoint message under its own domain, so neither signature is ever valid as the other.
+// nullopt if hash is not 32 bytes.
+std::optional<std::vector<uint8_t>> anchor_message(int64_t seq, std::span<const uint8_t> hash,
+                                                   int64_t time_utc_us);
+// Ed25519 (crypto_sign_detached) over anchor_message. nullopt if a size is wrong.
+std::optional<std::array<uint8_t, kSignatureBytes>> sign_anchor(
+    int64_t seq, std::span<const uint8_t> hash, int64_t time_utc_us,
+    std::span<const uint8_t> secret_key);
+// false for a wrong size of any input or a signature that does not verify.
+bool anchor_signature_valid(int64_t seq, std::span<const uint8_t> hash, int64_t time_utc_us,
+                            std::span<const uint8_t> public_key,
+                            std::span<const uint8_t> signature);
 
 // The first 16 bytes of SHA-256(public key), lower-case hex in groups of four characters:
 // "3f2a 9c01 …" (8 groups). Printed by `yardwatch-verify` and on the handover form.
