@@ -12,6 +12,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -31,6 +32,7 @@ using testing::TempDir;
 
 constexpr int64_t kStart = 1'764'064'800'000'000;  // 2025-11-25T10:00:00Z
 constexpr int64_t kMinute = 60'000'000;
+constexpr int64_t kDay = 24 * 60 * kMinute;
 
 // Hostile text: fake log lines, quotes, SQL, terminal escapes, a direction override, non-ASCII.
 const std::string kHostilePurpose =
@@ -125,7 +127,9 @@ class Journal {
     raw_exec(recorder::catalog_path(copy),
              "DROP TRIGGER IF EXISTS audit_no_update; DROP TRIGGER IF EXISTS audit_no_delete; "
              "DROP TRIGGER IF EXISTS audit_checkpoints_no_update; "
-             "DROP TRIGGER IF EXISTS audit_checkpoints_no_delete; " +
+             "DROP TRIGGER IF EXISTS audit_checkpoints_no_delete; "
+             "DROP TRIGGER IF EXISTS audit_anchor_forward_only; "
+             "DROP TRIGGER IF EXISTS audit_anchor_no_delete; " +
                  sql);
     ApplianceOptions copy_options = options_;
     copy_options.data_dir = copy;
@@ -136,6 +140,37 @@ class Journal {
     REQUIRE(verified.ok());
     INFO("problem: " << verified.value().problem);
     return verified.value();
+  }
+
+  // Pruning's test journal: entry k (1–`count`) written k × 30 days after kStart, a checkpoint
+  // after every `checkpoint_every`-th entry up to `signed_until`, none after. Then the clock is
+  // moved to 3 years (1095 days) after kStart, so the 2-year cut-off is day 365 and entries 1–12
+  // (day 360 and before) are past it. Returns the entries as written.
+  std::vector<AuditEntry> fill_years(int count, int checkpoint_every,
+                                     int signed_until = std::numeric_limits<int>::max()) {
+    for (int k = 1; k <= count; ++k) {
+      clock_.advance_us(30 * kDay - kMinute);
+      AuditEvent event;
+      event.action = k % 2 == 0 ? "view_recorded" : "login";
+      event.camera = k % 2 == 0 ? "yard" : "";
+      event.purpose = k % 2 == 0 ? "incident " + std::to_string(k) : "";
+      event.details = R"({"k":)" + std::to_string(k) + "}";
+      append(Actor{3, "anna", "director", "10.0.0.7"}, event);
+      if (k % checkpoint_every == 0 && k <= signed_until) REQUIRE(journal_->checkpoint().ok());
+    }
+    clock_.advance_us(kStart + 1095 * kDay - clock_.now_utc_us());
+    auto entries = journal_->list({});
+    REQUIRE(entries.ok());
+    return entries.value();
+  }
+
+  // Closes the appliance and reopens it (after raw edits of the real data directory).
+  void reopen() {
+    close();
+    auto appliance = Appliance::open(options_);
+    REQUIRE(appliance.ok());
+    appliance_ = std::move(appliance).value();
+    journal_ = std::make_unique<AuditJournal>(appliance_->catalog(), clock_, appliance_->keys());
   }
 
   void close() {
@@ -196,6 +231,25 @@ std::string sql_text(const std::string& text) {
 
 bool mentions(const AuditVerification& result, const std::string& text) {
   return result.problem.find(text) != std::string::npos;
+}
+
+std::vector<int64_t> seqs_of(const std::vector<AuditEntry>& entries) {
+  std::vector<int64_t> seqs;
+  for (const auto& entry : entries) seqs.push_back(entry.seq);
+  return seqs;
+}
+
+std::vector<int64_t> range(int64_t first, int64_t last) {
+  std::vector<int64_t> seqs;
+  for (int64_t seq = first; seq <= last; ++seq) seqs.push_back(seq);
+  return seqs;
+}
+
+AuditPruning prune_ok(AuditJournal& journal, std::optional<int64_t> keep_from = std::nullopt) {
+  auto pruned = journal.prune(kAuditRetentionUs, keep_from);
+  INFO((pruned.ok() ? "" : pruned.error().message));
+  REQUIRE(pruned.ok());
+  return pruned.value();
 }
 
 }  // namespace
@@ -694,6 +748,297 @@ TEST_CASE("export_jsonl writes a signed, complete JSON-lines file atomically", "
   size_t files = 0;
   for ([[maybe_unused]] const auto& entry : fs::directory_iterator(out.parent_path())) ++files;
   CHECK(files == 1);  // no temporary left behind
+}
+
+TEST_CASE("prune removes exactly the signed entries past the retention term", "[audit][prune]") {
+  Journal fixture;
+  // Three years of entries, signed every 5 and at the end; the clock at day 1095.
+  const auto before = fixture.fill_years(36, 5);
+  REQUIRE(fixture.journal().checkpoint().ok());
+  const int64_t now = fixture.clock().now_utc_us();
+  const int64_t cutoff = now - kAuditRetentionUs;
+  CHECK(kAuditRetentionUs == 730 * kDay);
+
+  const AuditPruning pruning = prune_ok(fixture.journal());
+  CHECK(pruning.entries == 12);
+  CHECK(pruning.through_seq == 12);
+  CHECK(pruning.older_than_utc_us == cutoff);
+  CHECK(pruning.kept_unsigned == 0);
+
+  // Exactly the entries before the cut-off went; the pruning itself is the newest entry.
+  const auto after = fixture.journal().list({}).value();
+  REQUIRE(seqs_of(after) == range(13, 37));
+  for (const auto& entry : before) CHECK((entry.time_utc_us < cutoff) == (entry.seq <= 12));
+  const AuditEntry& record = after.back();
+  CHECK(record.event.action == "journal_pruned");
+  CHECK(record.actor.name == "system");
+  CHECK(record.event.object_type == "audit");
+  CHECK(record.prev_hash == before.back().hash);
+  const auto details = nlohmann::json::parse(record.event.details);
+  CHECK(details["through_seq"] == 12);
+  CHECK(details["entries"] == 12);
+  CHECK(details["older_than"] == format::format_utc(cutoff));
+  CHECK(details["older_than"] == "2026-11-25T10:00:00Z");
+  CHECK(details["keep_from"].is_null());
+
+  // The anchor: the last pruned entry, signed by the device at the time of pruning.
+  const auto anchor = fixture.journal().anchor().value();
+  REQUIRE(anchor);
+  CHECK(anchor->seq == 12);
+  CHECK(anchor->hash == before[11].hash);
+  CHECK(anchor->time_utc_us == now);
+  const auto device_key = fixture.appliance().keys().signing_public_key();
+  CHECK(anchor->public_key == std::vector<uint8_t>(device_key.begin(), device_key.end()));
+  CHECK(format::anchor_signature_valid(anchor->seq, anchor->hash, anchor->time_utc_us, device_key,
+                                       anchor->signature));
+  // Not valid as a checkpoint signature over the same values (domain separation).
+  CHECK_FALSE(format::checkpoint_signature_valid(anchor->seq, anchor->hash, anchor->time_utc_us,
+                                                 device_key, anchor->signature));
+
+  // Checkpoints of pruned entries went with them; the pruned journal's head is signed.
+  const auto checkpoints = fixture.journal().checkpoints().value();
+  REQUIRE_FALSE(checkpoints.empty());
+  CHECK(checkpoints.front().seq == 15);
+  CHECK(checkpoints.back().seq == 37);
+
+  auto verified = fixture.journal().verify();
+  REQUIRE(verified.ok());
+  INFO(verified.value().problem);
+  CHECK(verified.value().ok);
+  CHECK(verified.value().entries == 25);
+  CHECK(verified.value().last_seq == 37);
+  CHECK(verified.value().pruned_through_seq == 12);
+
+  // The triggers allow nothing but pruning: what is after the anchor stays, the anchor stays.
+  auto& db = fixture.appliance().catalog().database();
+  CHECK_FALSE(db.exec("DELETE FROM audit WHERE seq = 13").ok());
+  CHECK_FALSE(db.exec("DELETE FROM audit_checkpoints WHERE seq = 15").ok());
+  CHECK_FALSE(db.exec("DELETE FROM audit_anchor").ok());
+  CHECK_FALSE(db.exec("UPDATE audit_anchor SET seq = 11").ok());
+  CHECK(fixture.journal().verify().value().ok);
+
+  // Nothing more is due: no change and no entry.
+  const AuditPruning again = prune_ok(fixture.journal());
+  CHECK(again.entries == 0);
+  CHECK_FALSE(again.through_seq);
+  CHECK(fixture.journal().list({}).value().size() == 25);
+
+  // A year on, the anchor moves forward and the chain still starts from it; new entries chain on.
+  fixture.clock().advance_us(365 * kDay);
+  AuditEvent login;
+  login.action = "login";
+  fixture.append(Actor::console(), login);
+  const AuditPruning later = prune_ok(fixture.journal());
+  CHECK(later.through_seq == 24);
+  CHECK(later.entries == 12);
+  CHECK(fixture.journal().anchor().value()->seq == 24);
+  CHECK(fixture.journal().list({}).value().front().seq == 25);
+  verified = fixture.journal().verify();
+  REQUIRE(verified.ok());
+  INFO(verified.value().problem);
+  CHECK(verified.value().ok);
+  CHECK(verified.value().pruned_through_seq == 24);
+}
+
+TEST_CASE("prune never removes entries no checkpoint covers", "[audit][prune]") {
+  Journal fixture;
+  // Entries 1–20, signed only up to 5; 1–12 are past the term.
+  fixture.fill_years(20, 5, 5);
+  REQUIRE(fixture.journal().checkpoints().value().back().seq == 5);
+
+  const AuditPruning first = prune_ok(fixture.journal());
+  CHECK(first.through_seq == 5);
+  CHECK(first.entries == 5);
+  CHECK(first.kept_unsigned == 7);  // 6–12: past the term, but only the unkeyed chain vouches
+  auto entries = fixture.journal().list({}).value();
+  CHECK(entries.front().seq == 6);
+  CHECK(entries.back().event.action == "journal_pruned");
+
+  // Pruning signed the head after it had checked the chain; the next prune takes 6–12.
+  const AuditPruning second = prune_ok(fixture.journal());
+  CHECK(second.through_seq == 12);
+  CHECK(second.kept_unsigned == 0);
+  CHECK(fixture.journal().list({}).value().front().seq == 13);
+  CHECK(fixture.journal().verify().value().ok);
+}
+
+TEST_CASE("prune keeps everything from the keep-from bound (the oldest open hold)",
+          "[audit][prune]") {
+  Journal fixture;
+  const auto before = fixture.fill_years(36, 5);
+  const int64_t hold_from = before[7].time_utc_us;  // entry 8, within the pruned range otherwise
+
+  const AuditPruning held = prune_ok(fixture.journal(), hold_from);
+  CHECK(held.through_seq == 7);
+  CHECK(held.older_than_utc_us == hold_from);
+  auto entries = fixture.journal().list({}).value();
+  CHECK(entries.front().seq == 8);
+  CHECK(entries.front().time_utc_us == hold_from);
+  const auto details = nlohmann::json::parse(entries.back().event.details);
+  CHECK(details["keep_from"] == format::format_utc(hold_from));
+  CHECK(details["older_than"] == format::format_utc(hold_from));
+
+  // A bound later than the retention cut-off does not prune more than the term allows.
+  const AuditPruning released = prune_ok(fixture.journal(), fixture.clock().now_utc_us());
+  CHECK(released.through_seq == 12);
+  CHECK(fixture.journal().list({}).value().front().seq == 13);
+  CHECK(fixture.journal().verify().value().ok);
+}
+
+TEST_CASE("prune refuses a journal that does not verify, and changes nothing",
+          "[audit][prune][tamper]") {
+  Journal fixture;
+  fixture.fill_years(36, 5);
+  std::string seq;
+  SECTION("an entry in the part it would prune edited") { seq = "3"; }
+  SECTION("an entry after it edited") { seq = "20"; }
+  fixture.close();
+  Journal::raw_exec(recorder::catalog_path(fixture.dir() / "data"),
+                    "DROP TRIGGER audit_no_update; UPDATE audit SET purpose = 'nothing' WHERE seq "
+                    "= " +
+                        seq + ";");
+  fixture.reopen();
+
+  auto pruned = fixture.journal().prune();
+  REQUIRE_FALSE(pruned.ok());
+  CHECK(pruned.error().kind == ErrorKind::kDataLoss);
+  INFO(pruned.error().message);
+  CHECK(pruned.error().message.find("not pruning") != std::string::npos);
+  CHECK(pruned.error().message.find("entry " + seq) != std::string::npos);
+  CHECK_FALSE(fixture.journal().anchor().value());
+  CHECK(fixture.journal().list({}).value().size() == 36);
+  CHECK(fixture.journal().verify().value().first_broken_seq == std::stoll(seq));
+}
+
+TEST_CASE("prune waits for a synchronised clock and wants a positive term", "[audit][prune]") {
+  Journal fixture;
+  fixture.fill_years(36, 5);
+  fixture.clock().set_sync_state(hal::SyncState::kUnsynchronised);
+  auto pruned = fixture.journal().prune();
+  REQUIRE_FALSE(pruned.ok());
+  CHECK(pruned.error().kind == ErrorKind::kUnavailable);
+  CHECK(fixture.journal().list({}).value().size() == 36);
+
+  fixture.clock().set_sync_state(hal::SyncState::kSynchronised);
+  auto zero = fixture.journal().prune(0);
+  REQUIRE_FALSE(zero.ok());
+  CHECK(zero.error().kind == ErrorKind::kInvalidArgument);
+  CHECK(prune_ok(fixture.journal()).through_seq == 12);
+}
+
+TEST_CASE("tampering with the pruning anchor is detected and named", "[audit][prune][tamper]") {
+  Journal fixture;
+  const auto before = fixture.fill_years(36, 5);
+  REQUIRE(prune_ok(fixture.journal()).through_seq == 12);
+  const auto anchor = *fixture.journal().anchor().value();
+  const auto kept = fixture.journal().list({}).value();
+
+  SECTION("the anchor removed: the pruned entries read as deleted") {
+    const auto result = fixture.tamper_and_verify("DELETE FROM audit_anchor;");
+    CHECK_FALSE(result.ok);
+    CHECK(result.first_broken_seq == 1);
+    CHECK(result.problem == "entries 1–12 missing (deleted?)");
+  }
+  SECTION("its seq changed") {
+    const auto result = fixture.tamper_and_verify("UPDATE audit_anchor SET seq = 11;");
+    CHECK_FALSE(result.ok);
+    CHECK(result.first_broken_seq == 11);
+    CHECK(result.problem == "pruning anchor at entry 11: signature invalid (forged?)");
+  }
+  SECTION("its hash changed") {
+    const auto result = fixture.tamper_and_verify("UPDATE audit_anchor SET hash = randomblob(32);");
+    CHECK_FALSE(result.ok);
+    CHECK(result.first_broken_seq == 12);
+    CHECK(result.problem == "pruning anchor at entry 12: signature invalid (forged?)");
+  }
+  SECTION("its time changed") {
+    const auto result =
+        fixture.tamper_and_verify("UPDATE audit_anchor SET time_utc_us = time_utc_us - 1;");
+    CHECK_FALSE(result.ok);
+    CHECK(mentions(result, "signature invalid"));
+  }
+  SECTION("a flipped byte in its signature") {
+    auto signature = anchor.signature;
+    signature[3] ^= 0x80;
+    const auto result =
+        fixture.tamper_and_verify("UPDATE audit_anchor SET signature = " + blob(signature) + ";");
+    CHECK_FALSE(result.ok);
+    CHECK(result.problem == "pruning anchor at entry 12: signature invalid (forged?)");
+  }
+  SECTION("signed with another key, and that key stored") {
+    std::array<uint8_t, crypto_sign_PUBLICKEYBYTES> other_public{};
+    std::array<uint8_t, crypto_sign_SECRETKEYBYTES> other_secret{};
+    crypto_sign_keypair(other_public.data(), other_secret.data());
+    const auto signature =
+        format::sign_anchor(anchor.seq, anchor.hash, anchor.time_utc_us, other_secret);
+    REQUIRE(signature);
+    const auto result =
+        fixture.tamper_and_verify("UPDATE audit_anchor SET public_key = " + blob(other_public) +
+                                  ", signature = " + blob(*signature) + ";");
+    CHECK_FALSE(result.ok);
+    CHECK(mentions(result, "pruning anchor at entry 12: signed by a different key"));
+  }
+  SECTION("moved back to an earlier entry with a valid device signature") {
+    // Even the device's own signature over an earlier boundary does not make entries reappear.
+    const auto signature =
+        format::sign_anchor(10, before[9].hash, anchor.time_utc_us,
+                            fixture.appliance().keys().signing_secret_key().span());
+    REQUIRE(signature);
+    const auto result = fixture.tamper_and_verify(
+        "UPDATE audit_anchor SET seq = 10, hash = " + blob(before[9].hash) +
+        ", signature = " + blob(*signature) + ";");
+    CHECK_FALSE(result.ok);
+    CHECK(result.first_broken_seq == 11);
+    CHECK(result.problem == "entries 11–12 missing (deleted?)");
+  }
+  SECTION("an entry moved below the anchor, where nothing vouches for it") {
+    const auto result = fixture.tamper_and_verify("UPDATE audit SET seq = 3 WHERE seq = 13;");
+    CHECK_FALSE(result.ok);
+    CHECK(result.first_broken_seq == 3);
+    CHECK(mentions(result, "entry 3 is older than the pruning anchor at entry 12"));
+  }
+  SECTION("the first kept entry re-chained to zero with a recomputed hash") {
+    auto fields = fields_of(kept.front());
+    fields.prev_hash.assign(32, 0);
+    const auto hash = format::entry_hash(fields);
+    const auto result = fixture.tamper_and_verify(
+        "UPDATE audit SET prev_hash = zeroblob(32), hash = " + blob(hash) + " WHERE seq = 13;");
+    CHECK_FALSE(result.ok);
+    CHECK(result.first_broken_seq == 13);
+    CHECK(mentions(result, "entry 13: does not continue from the pruning anchor at entry 12"));
+  }
+  SECTION("everything after the anchor removed") {
+    const auto result = fixture.tamper_and_verify("DELETE FROM audit;");
+    CHECK_FALSE(result.ok);
+    CHECK(result.first_broken_seq == 13);
+    CHECK(mentions(result, "nothing after the pruning anchor at entry 12"));
+  }
+}
+
+TEST_CASE("a pruned journal is exported with its anchor", "[audit][prune]") {
+  Journal fixture;
+  fixture.fill_years(36, 5);
+  REQUIRE(prune_ok(fixture.journal()).through_seq == 12);
+  const fs::path out = fixture.dir() / "pruned.jsonl";
+  REQUIRE(fixture.journal().export_jsonl(out).ok());
+
+  std::ifstream input(out);
+  std::string line;
+  std::vector<nlohmann::json> lines;
+  while (std::getline(input, line)) lines.push_back(nlohmann::json::parse(line));
+  REQUIRE(lines.size() > 3);
+  const auto anchor = *fixture.journal().anchor().value();
+  CHECK(lines[0]["type"] == "device");
+  CHECK(lines[1]["type"] == "anchor");
+  CHECK(lines[1]["seq"] == 12);
+  CHECK(lines[1]["hash"] == format::to_hex(anchor.hash));
+  CHECK(lines[1]["time_utc_us"] == anchor.time_utc_us);
+  CHECK(lines[1]["time"] == format::format_utc(anchor.time_utc_us));
+  CHECK(lines[1]["public_key"] == format::to_hex(anchor.public_key));
+  CHECK(lines[1]["signature"] == format::to_hex(anchor.signature));
+  CHECK(lines[2]["type"] == "entry");
+  CHECK(lines[2]["seq"] == 13);
+  CHECK(lines[2]["prev_hash"] == format::to_hex(anchor.hash));
 }
 
 }  // namespace yardwatch::firmware

@@ -372,3 +372,22 @@ TEST_CASE("bad cameras get a clear status and never disturb a good one",
   CHECK(good_segments.size() >= 2);
   CHECK(largest_gap(good_segments) <= 1.0);
 }
+
+TEST_CASE("yardwatchd refuses to start when the key files can be read by others",
+          "[integration][keys]") {
+  TempDir work("yw-keys");
+  ApplianceFixture appliance(work.path());
+  fs::permissions(appliance.key_dir() / "master.key",
+                  fs::perms::group_read | fs::perms::others_read, fs::perm_options::add);
+  appliance.start_daemon();
+  auto exit_code = appliance.daemon()->wait(std::chrono::milliseconds(10000));
+  REQUIRE(exit_code.has_value());
+  CHECK(*exit_code != 0);
+  CHECK(appliance.daemon_log().find("master.key") != std::string::npos);
+  CHECK(appliance.daemon_log().find("chmod") != std::string::npos);
+  // The CLI refuses too: nothing reads footage with exposed keys.
+  CHECK(appliance.cli({"status"}).exit_code != 0);
+  fs::permissions(appliance.key_dir() / "master.key",
+                  fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
+  CHECK(appliance.cli({"status"}).exit_code == 0);
+}

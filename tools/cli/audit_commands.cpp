@@ -1,5 +1,6 @@
 #include "audit_commands.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <mutex>
@@ -239,10 +240,15 @@ int cmd_audit_verify(firmware::Appliance& appliance, bool json_output) {
                   iso(checkpoints.value().back().time_utc_us).c_str());
     }
     std::printf("\n");
-    if (signed_until < result.entries) {
+    if (result.pruned_through_seq) {
+      std::printf("entries 1–%lld were pruned after the retention term (signed anchor)\n",
+                  static_cast<long long>(*result.pruned_through_seq));
+    }
+    const int64_t unsigned_from = std::max(signed_until, result.pruned_through_seq.value_or(0)) + 1;
+    if (unsigned_from <= result.last_seq) {
       // Honest about the window the chain alone protects (firmware/design/audit.md).
       std::printf("entries %lld–%lld are not signed yet; the next checkpoint will cover them\n",
-                  static_cast<long long>(signed_until + 1), static_cast<long long>(result.entries));
+                  static_cast<long long>(unsigned_from), static_cast<long long>(result.last_seq));
     }
   } else {
     std::printf("audit journal BROKEN: %s\n", result.problem.c_str());
@@ -276,15 +282,52 @@ int cmd_audit_export(firmware::Appliance& appliance, const fs::path& out) {
     }
   }
   auto checkpoints = journal.checkpoints();
+  auto anchor = journal.anchor();
   const auto public_key = appliance.keys().signing_public_key();
   std::printf("exported the audit journal to %s", out.c_str());
   if (checkpoints.ok() && !checkpoints.value().empty()) {
-    std::printf(" (entries 1–%lld, signed)",
+    const int64_t first = anchor.ok() && anchor.value() ? anchor.value()->seq + 1 : 1;
+    std::printf(" (entries %lld–%lld, signed)", static_cast<long long>(first),
                 static_cast<long long>(checkpoints.value().back().seq));
   }
   std::printf(
       "\nverify it anywhere with:\n  yardwatch-verify --audit %s --expect-fingerprint '%s'\n",
       out.c_str(), firmware::audit_format::key_fingerprint(public_key).c_str());
+  return 0;
+}
+
+int cmd_audit_prune(firmware::Appliance& appliance, std::optional<int64_t> retention_days) {
+  constexpr int64_t kDayUs = 24LL * 3600 * 1'000'000;
+  const int64_t retention_us =
+      retention_days ? *retention_days * kDayUs : firmware::kAuditRetentionUs;
+  AuditJournal journal = journal_of(appliance);
+  // Holds do not exist yet; when they do, the start of the oldest open hold is passed here (and
+  // by yardwatchd) as keep_from, so the journal is never kept for less than a hold needs.
+  auto pruned = journal.prune(retention_us, std::nullopt, Actor::console());
+  if (!pruned.ok()) return fail(pruned.error());
+  const firmware::AuditPruning& result = pruned.value();
+  if (result.through_seq) {
+    std::printf(
+        "pruned %lld audit entr%s older than %s: the journal now starts after entry %lld, at a "
+        "boundary the device signed (recorded as journal_pruned)\n",
+        static_cast<long long>(result.entries), result.entries == 1 ? "y" : "ies",
+        iso(result.older_than_utc_us).c_str(), static_cast<long long>(*result.through_seq));
+  } else {
+    std::printf("nothing to prune: no signed audit entry is older than %s\n",
+                iso(result.older_than_utc_us).c_str());
+  }
+  if (result.kept_unsigned > 0) {
+    // Unsigned entries are never pruned (firmware/design/audit.md §Retention).
+    const bool one = result.kept_unsigned == 1;
+    const std::string them = one ? "it" : "them";
+    const std::string next =
+        result.through_seq
+            ? "This prune signed the journal; the next one takes " + them + "."
+            : "yardwatchd signs hourly; the next prune after that takes " + them + ".";
+    std::printf("%lld older entr%s kept: no checkpoint had signed %s yet. %s\n",
+                static_cast<long long>(result.kept_unsigned), one ? "y was" : "ies were",
+                them.c_str(), next.c_str());
+  }
   return 0;
 }
 

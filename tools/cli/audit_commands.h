@@ -1,9 +1,10 @@
 #pragma once
 
-// `yardwatch audit list|verify|export`: thin adapters over firmware::AuditJournal. Reading the
-// journal is itself audited (actor `console`): `list` appends `audit_read`, `export` appends
+// `yardwatch audit list|verify|export|prune`: thin adapters over firmware::AuditJournal. Reading
+// the journal is itself audited (actor `console`): `list` appends `audit_read`, `export` appends
 // `audit_export` (inside the exported, signed range), `verify` appends `audit_verify` with its
-// result. main() opens the appliance (--data, --key-dir, --board) and calls these.
+// result; `prune` is recorded by the `journal_pruned` entry it appends. main() opens the
+// appliance (--data, --key-dir, --board) and calls these.
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
@@ -33,5 +34,9 @@ int cmd_audit_verify(firmware::Appliance& appliance, bool json = false);
 // Signs the head and writes the JSON-lines export to `out` (atomically); prints how to verify
 // it offline with the device key fingerprint.
 int cmd_audit_export(firmware::Appliance& appliance, const std::filesystem::path& out);
+// Deletes the signed entries older than the retention term (default 730 days) as the console,
+// leaving a signed anchor (firmware::AuditJournal::prune). Exit 0 (also when nothing was due);
+// 1 with a message, e.g. for a journal that does not verify.
+int cmd_audit_prune(firmware::Appliance& appliance, std::optional<int64_t> retention_days);
 
 }  // namespace yardwatch::cli

@@ -16,6 +16,7 @@
 #include "yardwatch/firmware/audit_format.h"
 #include "yardwatch/firmware/cameras.h"
 #include "yardwatch/firmware/services.h"
+#include "yardwatch/firmware/settings.h"
 #include "yardwatch/firmware/totp.h"
 #include "yardwatch/recorder/playback.h"
 #include "yardwatch/recorder/recovery.h"
@@ -622,6 +623,18 @@ int main(int argc, char** argv) {
   auto* catalog_check = catalog->add_subcommand("check", "verify the crash-safety rules");
   add_common(catalog_check, options, true);
 
+  std::string setting_key;
+  std::string setting_value;
+  auto* settings = app.add_subcommand("setting", "policy switches (console, audited)");
+  settings->require_subcommand(1);
+  auto* setting_set = settings->add_subcommand("set", "change a switch");
+  add_common(setting_set, options, false);
+  setting_set->add_option("key", setting_key, "e.g. policy.require_totp")->required();
+  setting_set->add_option("value", setting_value, "e.g. 1 or 0")->required();
+  auto* setting_get = settings->add_subcommand("get", "show a switch");
+  add_common(setting_get, options, false);
+  setting_get->add_option("key", setting_key, "e.g. policy.require_totp")->required();
+
   auto* audit = app.add_subcommand("audit", "the audit journal (reading it is audited)");
   audit->require_subcommand(1);
   cli::AuditListOptions audit_list_options;
@@ -634,6 +647,14 @@ int main(int argc, char** argv) {
   auto* audit_export = audit->add_subcommand("export", "write a verifiable JSON-lines export");
   add_common(audit_export, options, false);
   audit_export->add_option("--out", audit_out, "file to write")->required();
+  std::optional<int64_t> audit_retention_days;
+  auto* audit_prune = audit->add_subcommand(
+      "prune", "delete signed entries past the retention term (leaves a signed anchor; audited)");
+  add_common(audit_prune, options, false);
+  audit_prune
+      ->add_option("--retention-days", audit_retention_days,
+                   "keep this many days (default 730, the 2-year term)")
+      ->check(CLI::Range(int64_t{1}, int64_t{36500}));
 
   try {
     app.parse(argc, argv);
@@ -641,14 +662,33 @@ int main(int argc, char** argv) {
     return app.exit(error);
   }
   try {
-    if (audit_list->parsed() || audit_verify->parsed() || audit_export->parsed()) {
+    if (audit_list->parsed() || audit_verify->parsed() || audit_export->parsed() ||
+        audit_prune->parsed()) {
       return with_services(options, [&](firmware::Appliance& appliance, firmware::Services&) {
         if (audit_list->parsed()) {
           return cli::cmd_audit_list(appliance, audit_list_options, options.json_output);
         }
         if (audit_verify->parsed()) return cli::cmd_audit_verify(appliance, options.json_output);
+        if (audit_prune->parsed()) return cli::cmd_audit_prune(appliance, audit_retention_days);
         return cli::cmd_audit_export(appliance, audit_out);
       });
+    }
+    if (setting_set->parsed() || setting_get->parsed()) {
+      return with_services(
+          options, [&](firmware::Appliance& appliance, firmware::Services& services) {
+            if (setting_get->parsed()) {
+              auto value = firmware::get_setting(appliance.catalog(), setting_key);
+              if (!value.ok()) return fail(value.error());
+              std::printf("%s = %s\n", setting_key.c_str(), value.value().c_str());
+              return 0;
+            }
+            auto changed =
+                firmware::set_setting(appliance.catalog(), services.audit,
+                                      firmware::Actor::console(), setting_key, setting_value);
+            if (!changed.ok()) return fail(changed.error());
+            std::printf("%s = %s\n", setting_key.c_str(), setting_value.c_str());
+            return 0;
+          });
     }
     if (init->parsed()) return cmd_init(options, new_setup_code);
     if (user_first->parsed()) return cmd_user_create_first_admin(options, user);

@@ -44,6 +44,16 @@ struct ParsedCheckpoint {
   std::vector<uint8_t> signature;
 };
 
+// The boundary pruning left: the last pruned entry's seq and hash, signed by the device.
+struct ParsedAnchor {
+  int64_t seq = 0;
+  int64_t line = 0;
+  std::vector<uint8_t> hash;
+  int64_t time_utc_us = 0;
+  std::vector<uint8_t> public_key;
+  std::vector<uint8_t> signature;
+};
+
 struct Failure {
   int64_t seq = 0;
   std::string problem;
@@ -153,22 +163,59 @@ ParsedCheckpoint parse_checkpoint(const json& object, int64_t line) {
   return checkpoint;
 }
 
+ParsedAnchor parse_anchor(const json& object, int64_t line) {
+  ParsedAnchor anchor;
+  anchor.line = line;
+  anchor.seq = get_integer(object, "seq");
+  anchor.hash = get_hex(object, "hash");
+  anchor.time_utc_us = get_integer(object, "time_utc_us");
+  check_time_text(object, "time", anchor.time_utc_us);
+  anchor.public_key = get_hex(object, "public_key");
+  anchor.signature = get_hex(object, "signature");
+  return anchor;
+}
+
+// What is wrong with the anchor itself, or nothing.
+std::optional<Failure> check_anchor(const ParsedAnchor& anchor,
+                                    const std::vector<uint8_t>& device_key) {
+  const std::string at = "pruning anchor at entry " + std::to_string(anchor.seq);
+  const int64_t place = std::max<int64_t>(anchor.seq, 1);
+  if (anchor.public_key != device_key) {
+    return Failure{place, at + ": signed by a different key (fingerprint " +
+                              format::key_fingerprint(anchor.public_key) + ") than the device's"};
+  }
+  if (anchor.seq < 1 || !format::anchor_signature_valid(anchor.seq, anchor.hash, anchor.time_utc_us,
+                                                        device_key, anchor.signature)) {
+    return Failure{place, at + ": signature invalid (forged?)"};
+  }
+  return std::nullopt;
+}
+
 std::string entries_range(int64_t first, int64_t last) {
   if (first == last) return "entry " + std::to_string(first);
   return "entries " + std::to_string(first) + "–" + std::to_string(last);
 }
 
-// The entries in file order must be 1, 2, 3, … each hashing to its stored hash and linked to
-// the one before. Returns the first place where that fails.
-std::optional<Failure> check_chain(const std::vector<ParsedEntry>& entries) {
+// The entries in file order must be 1, 2, 3, … (or, after pruning, anchor + 1, + 2, …) each
+// hashing to its stored hash and linked to the one before (the first to zero, or to the
+// anchor's hash). Returns the first place where that fails.
+std::optional<Failure> check_chain(const std::vector<ParsedEntry>& entries,
+                                   const std::optional<ParsedAnchor>& anchor) {
   std::map<int64_t, int64_t> line_of_seq;
   for (const auto& entry : entries) line_of_seq.emplace(entry.seq, entry.line);
 
-  int64_t last_seq = 0;
+  const int64_t start_seq = anchor ? anchor->seq : 0;
+  int64_t last_seq = start_seq;
   std::vector<uint8_t> last_hash(format::kGenesisPrevHash.begin(), format::kGenesisPrevHash.end());
+  if (anchor) last_hash = anchor->hash;
   for (const auto& entry : entries) {
     const int64_t expected = last_seq + 1;
     const std::string at = "entry " + std::to_string(entry.seq);
+    if (anchor && entry.seq <= start_seq) {
+      return Failure{entry.seq, at + " is older than the pruning anchor at entry " +
+                                    std::to_string(start_seq) +
+                                    " yet in the export (added after pruning?)"};
+    }
     if (entry.seq != expected) {
       auto elsewhere = line_of_seq.find(expected);
       if (elsewhere != line_of_seq.end()) {
@@ -200,6 +247,11 @@ std::optional<Failure> check_chain(const std::vector<ParsedEntry>& entries) {
                        "entry 1: does not start the chain (its previous hash is not zero; "
                        "entries before it removed?)"};
       }
+      if (last_seq == start_seq) {
+        return Failure{entry.seq, at + ": does not continue from the pruning anchor at entry " +
+                                      std::to_string(start_seq) +
+                                      " (rewritten with a recomputed hash?)"};
+      }
       return Failure{last_seq, "entry " + std::to_string(last_seq) + ": not the entry that entry " +
                                    std::to_string(entry.seq) +
                                    " was chained to (rewritten with a recomputed hash?)"};
@@ -217,6 +269,7 @@ AuditCheck check_audit_export(std::istream& input) {
   int64_t line_number = 0;
   std::vector<ParsedEntry> entries;
   std::vector<ParsedCheckpoint> checkpoints;
+  std::optional<ParsedAnchor> anchor;
   std::optional<int64_t> seq_on_line;
   try {
     std::string text;
@@ -253,6 +306,13 @@ AuditCheck check_audit_export(std::istream& input) {
         entries.push_back(parse_entry(object, line_number));
       } else if (type == "checkpoint") {
         checkpoints.push_back(parse_checkpoint(object, line_number));
+      } else if (type == "anchor") {
+        // The journal keeps one anchor; two would leave the start of the chain ambiguous.
+        if (anchor) {
+          throw Malformed{"a second pruning anchor (the first is on line " +
+                          std::to_string(anchor->line) + ")"};
+        }
+        anchor = parse_anchor(object, line_number);
       } else {
         throw Malformed{"unknown line type '" + type + "'"};
       }
@@ -273,9 +333,20 @@ AuditCheck check_audit_export(std::istream& input) {
   check.first_time_utc_us = entries.front().time_utc_us;
   check.last_time_utc_us = entries.back().time_utc_us;
 
-  std::optional<Failure> first = check_chain(entries);
+  // A bad anchor is the earliest failure there can be: everything after it hangs on it.
+  std::optional<Failure> first;
+  if (anchor) {
+    first = check_anchor(*anchor, check.public_key);
+    if (!first) {
+      check.pruned_through_seq = anchor->seq;
+      check.pruned_utc_us = anchor->time_utc_us;
+    }
+  }
+  if (!first) first = check_chain(entries, anchor);
   // Up to here the chain holds, so an entry's stored hash is the one the device computed.
+  const int64_t first_seq = entries.front().seq;
   const int64_t chain_good_until = first ? first->seq - 1 : entries.back().seq;
+  const int64_t pruned_through = check.pruned_through_seq.value_or(0);
 
   std::sort(checkpoints.begin(), checkpoints.end(),
             [](const auto& a, const auto& b) { return a.seq < b.seq; });
@@ -290,12 +361,18 @@ AuditCheck check_audit_export(std::istream& input) {
                                                    checkpoint.time_utc_us, check.public_key,
                                                    checkpoint.signature)) {
       problem = at + ": signature invalid (forged?)";
-    } else if (checkpoint.seq < 1 || checkpoint.seq > chain_good_until) {
+    } else if (checkpoint.seq <= pruned_through) {
+      continue;  // signs an entry pruned before the export: it vouches for nothing here
+    } else if (checkpoint.seq < first_seq) {
+      problem = at + ": the device signed entry " + std::to_string(checkpoint.seq) +
+                ", which the export lacks (entries removed after they were signed)";
+    } else if (checkpoint.seq > chain_good_until) {
       problem = at + ": the device signed entry " + std::to_string(checkpoint.seq) +
                 " but the export ends at entry " + std::to_string(chain_good_until) +
                 " (entries removed after they were signed)";
     } else {
-      const auto& entry = entries[static_cast<size_t>(checkpoint.seq - 1)];
+      // The chain is contiguous from first_seq up to chain_good_until.
+      const auto& entry = entries[static_cast<size_t>(checkpoint.seq - first_seq)];
       if (!std::equal(entry.hash.begin(), entry.hash.end(), checkpoint.head_hash.begin(),
                       checkpoint.head_hash.end())) {
         problem = at + ": entry " + std::to_string(checkpoint.seq) +
@@ -310,7 +387,7 @@ AuditCheck check_audit_export(std::istream& input) {
   }
 
   if (!first && check.last_signed_seq < entries.back().seq) {
-    const int64_t unsigned_from = check.last_signed_seq + 1;
+    const int64_t unsigned_from = std::max(check.last_signed_seq, pruned_through) + 1;
     first = Failure{
         unsigned_from,
         check.last_signed_seq == 0

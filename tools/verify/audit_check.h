@@ -26,6 +26,10 @@ struct AuditCheck {
   std::optional<int64_t> first_time_utc_us;
   std::optional<int64_t> last_time_utc_us;
   int64_t last_signed_seq = 0;  // the highest seq a valid checkpoint covers
+  // From a valid {"type":"anchor"} line: the journal was pruned through this entry at this
+  // time, and the export's chain starts after it.
+  std::optional<int64_t> pruned_through_seq;
+  std::optional<int64_t> pruned_utc_us;
 };
 
 AuditCheck check_audit_export(std::istream& input);

@@ -73,10 +73,19 @@ int run_audit(const std::string& path, const std::optional<std::string>& expect_
       std::printf("first failing entry: %lld\n", static_cast<long long>(*check.first_failing_seq));
     }
   } else {
+    const int64_t first_seq = check.pruned_through_seq.value_or(0) + 1;
     std::printf(
-        "OK: entries 1–%lld are complete and unchanged since the device signed them: every "
+        "OK: entries %lld–%lld are complete and unchanged since the device signed them: every "
         "hash and link checks, and a checkpoint signed by the key above covers the last entry.\n",
-        static_cast<long long>(check.last_signed_seq));
+        static_cast<long long>(first_seq), static_cast<long long>(check.last_signed_seq));
+    if (check.pruned_through_seq) {
+      // Pruning after the retention term is normal; say what the anchor does and does not show.
+      std::printf(
+          "Entries 1–%lld were pruned after the retention term; the device signed that boundary "
+          "on %s. What they said cannot be checked from this file.\n",
+          static_cast<long long>(*check.pruned_through_seq),
+          format::format_utc(check.pruned_utc_us.value_or(0)).c_str());
+    }
   }
 
   if (!fingerprint.empty()) {
