@@ -11,6 +11,8 @@
 #include <cstdlib>
 #include <ctime>
 
+#include "yardwatch/hal/clock.h"
+
 namespace yardwatch::firmware::audit_format {
 
 namespace {
@@ -189,28 +191,7 @@ std::optional<std::string> normalize_fingerprint(std::string_view text) {
   return out;
 }
 
-std::string format_utc(int64_t utc_us) {
-  int64_t seconds = utc_us / 1'000'000;
-  int64_t fraction = utc_us % 1'000'000;
-  if (fraction < 0) {
-    fraction += 1'000'000;
-    --seconds;
-  }
-  const auto time = static_cast<time_t>(seconds);
-  tm parts{};
-  ::gmtime_r(&time, &parts);
-  char buffer[40];
-  const size_t length = std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%S", &parts);
-  std::string result(buffer, length);
-  if (fraction != 0) {
-    char fraction_text[8];
-    std::snprintf(fraction_text, sizeof(fraction_text), ".%06lld",
-                  static_cast<long long>(fraction));
-    result += fraction_text;
-  }
-  result += 'Z';
-  return result;
-}
+std::string format_utc(int64_t utc_us) { return hal::format_iso8601_utc(utc_us); }
 
 std::string to_hex(std::span<const uint8_t> bytes) {
   std::string hex(bytes.size() * 2 + 1, '\0');
