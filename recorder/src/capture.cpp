@@ -17,6 +17,9 @@ namespace {
 // rtspsrc's "protocols" flags (GstRTSPLowerTrans).
 constexpr guint kLowerTransUdp = 1;
 constexpr guint kLowerTransTcp = 4;
+// How often the supervising loop wakes up without a bus message; it only bounds how late a
+// stall is noticed (stop requests and link errors arrive as bus messages and wake it at once).
+constexpr GstClockTime kBusPollInterval = 500 * GST_MSECOND;
 
 int64_t monotonic_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -189,7 +192,9 @@ void on_pad_added(GstElement* /*source*/, GstPad* pad, gpointer user_data) {
   }
   CapsPtr filter_caps(gst_caps_from_string(caps_text));
   g_object_set(filter, "caps", filter_caps.get(), nullptr);
-  g_object_set(sink, "sync", FALSE, "async", FALSE, "max-buffers", 256, "drop", FALSE, nullptr);
+  // enable-last-sample off: basesink would otherwise keep a reference to every last access unit.
+  g_object_set(sink, "sync", FALSE, "async", FALSE, "max-buffers", 256, "drop", FALSE,
+               "enable-last-sample", FALSE, nullptr);
   GstAppSinkCallbacks callbacks{};
   callbacks.new_sample = on_new_sample;
   gst_app_sink_set_callbacks(GST_APP_SINK(sink), &callbacks, state, nullptr);
@@ -295,7 +300,7 @@ Status Capture::run_until_stopped_or_failed(uint32_t stall_timeout_ms) {
   GstPtr<GstBus> bus(gst_element_get_bus(pipeline));
   Status result;
   while (true) {
-    MessagePtr message(gst_bus_timed_pop(bus.get(), 100 * GST_MSECOND));
+    MessagePtr message(gst_bus_timed_pop(bus.get(), kBusPollInterval));
     if (state.stop_requested) break;
     {
       std::lock_guard lock(state.mutex);

@@ -8,6 +8,8 @@ namespace yardwatch::recorder {
 namespace {
 constexpr int64_t kTimescale = 90000;
 constexpr int64_t kReanchorThresholdUs = 1'000'000;
+// Invented decode times may run at most this far ahead of the stream's own (1 s at 90 kHz).
+constexpr int64_t kMaxInventedLeadTicks = kTimescale;
 
 int64_t ticks_to_us(int64_t ticks) { return ticks * 1'000'000 / kTimescale; }
 }  // namespace
@@ -37,7 +39,12 @@ void Segmenter::on_access_unit(AccessUnit&& unit) {
   int64_t raw_ns = unit.dts_ns >= 0 ? unit.dts_ns : unit.pts_ns;
   int64_t dts_ticks = raw_ns >= 0 ? to_ticks(raw_ns) : -1;
   if (last_ && (dts_ticks < 0 || dts_ticks <= last_->dts_ticks)) {
-    dts_ticks = last_->dts_ticks + last_duration_ticks_;
+    // Once the invented time line is a second ahead of the stream's, step by one tick until the
+    // stream catches up. Otherwise a burst of units sharing one timestamp after a long step feeds
+    // that step back as the frame duration and the time line runs away (measured: 12x real time,
+    // segments ending minutes in the future).
+    const bool far_ahead = dts_ticks >= 0 && last_->dts_ticks - dts_ticks >= kMaxInventedLeadTicks;
+    dts_ticks = last_->dts_ticks + (far_ahead ? 1 : last_duration_ticks_);
   } else if (!last_ && dts_ticks < 0) {
     dts_ticks = last_dts_ticks_ + last_duration_ticks_;
   }
@@ -50,7 +57,8 @@ void Segmenter::on_access_unit(AccessUnit&& unit) {
     const int64_t duration = dts_ticks - last_->dts_ticks;
     last_->sample.duration =
         static_cast<uint32_t>(std::clamp<int64_t>(duration, 1, kTimescale * 10));
-    last_duration_ticks_ = last_->sample.duration;
+    // A one-tick step is the catching up above, not the stream's frame rate.
+    if (last_->sample.duration > 1) last_duration_ticks_ = last_->sample.duration;
     fragment_.push_back(std::move(*last_));
     last_.reset();
   }
@@ -115,19 +123,23 @@ void Segmenter::emit_fragment(int64_t end_dts_ticks) {
     segment_started_utc_us_ = utc_start;
     sequence_number_ = 0;
   }
-  std::vector<Sample> samples;
-  samples.reserve(fragment_.size());
-  for (auto& pending : fragment_) {
-    // Decode times restart at zero in every segment, so each segment file plays on its own.
-    pending.sample.decode_time = pending.dts_ticks - segment_start_dts_ticks_;
-    samples.push_back(std::move(pending.sample));
+  {
+    std::vector<Sample> samples;
+    samples.reserve(fragment_.size());
+    for (auto& pending : fragment_) {
+      // Decode times restart at zero in every segment, so each segment file plays on its own.
+      pending.sample.decode_time = pending.dts_ticks - segment_start_dts_ticks_;
+      samples.push_back(std::move(pending.sample));
+    }
+    fragment_.clear();
+    fragment.info.utc_start_us = utc_start;
+    fragment.info.duration_us = duration_us;
+    fragment.info.decode_time = samples.front().decode_time;
+    fragment.info.sample_count = static_cast<uint32_t>(samples.size());
+    fragment.bytes = build_media_fragment(++sequence_number_, samples);
+    // The access units are freed here, before the sink encrypts: a GOP is about 1 MB at
+    // 4 Mbit/s, and holding it during the sink's own copies adds that to every camera's peak.
   }
-  fragment_.clear();
-  fragment.info.utc_start_us = utc_start;
-  fragment.info.duration_us = duration_us;
-  fragment.info.decode_time = samples.front().decode_time;
-  fragment.info.sample_count = static_cast<uint32_t>(samples.size());
-  fragment.bytes = build_media_fragment(++sequence_number_, samples);
   not_before_utc_us_ = utc_start + duration_us;
   ++fragments_emitted_;
   sink_(std::move(fragment));

@@ -130,3 +130,29 @@ TEST_CASE("flush emits the last partial fragment", "[recorder][segmenter]") {
   CHECK(h.fragments[1].info.sample_count == 5);
   CHECK(h.fragments[1].info.duration_us == 200'000);
 }
+
+TEST_CASE("a burst of units sharing one timestamp does not make the time line run away",
+          "[recorder][segmenter]") {
+  // After a network stall the jitter buffer hands over a long step and then dozens of frames
+  // with one timestamp. The step must not become the "frame duration" of the invented times.
+  Harness h;
+  for (int i = 0; i < 50; ++i) h.feed(25);
+  const int64_t after_stall_ns = (h.frame + 125) * kFrameNs;  // a 5 s stall
+  for (int i = 0; i < 40; ++i) {
+    AccessUnit unit;
+    unit.data = {0, 0, 0, 1, 0x41};
+    unit.keyframe = false;
+    unit.pts_ns = after_stall_ns;
+    unit.dts_ns = after_stall_ns;
+    h.clock.advance_us(40'000);
+    h.segmenter.on_access_unit(std::move(unit));
+  }
+  h.frame += 125 + 40;
+  for (int i = 0; i < 51; ++i) h.feed(25);
+  int64_t total_us = 0;
+  for (const auto& fragment : h.fragments) total_us += fragment.info.duration_us;
+  // Real media time: 50 + 125 (stall) + 40 + 50 frames ≈ 10.6 s. Invented times may overshoot by
+  // one step and then wait (1-tick steps) for the stream to catch up; a runaway adds 40 × 5 s.
+  INFO("media time " << total_us << " us in " << h.fragments.size() << " fragments");
+  CHECK(total_us <= (50 + 125 + 40 + 50) * 40'000 + 2'000'000);
+}
