@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include "sha256.h"
 #include "yardwatch/recorder/data_dir.h"
 #include "yardwatch/recorder/segment_file.h"
 
@@ -24,17 +25,15 @@ Result<DecryptedSegment> decrypt_segment(Catalog& catalog, const hal::Storage& s
   YW_ASSIGN_OR_RETURN(auto reader, SegmentReader::open(path, identity, key));
   DecryptedSegment result;
   result.mp4.reserve(row.bytes);
-  crypto_hash_sha256_state hash;
-  crypto_hash_sha256_init(&hash);
+  Sha256Hasher hash;
   while (true) {
     YW_ASSIGN_OR_RETURN(auto message, reader->next());
     if (!message) break;
-    crypto_hash_sha256_update(&hash, message->payload.data(), message->payload.size());
+    hash.update(message->payload);
     result.mp4.insert(result.mp4.end(), message->payload.begin(), message->payload.end());
   }
-  std::vector<uint8_t> digest(crypto_hash_sha256_BYTES);
-  crypto_hash_sha256_final(&hash, digest.data());
-  if (digest != row.plaintext_sha256) {
+  const auto sha256 = hash.finish();
+  if (std::vector<uint8_t>(sha256.begin(), sha256.end()) != row.plaintext_sha256) {
     return make_error(ErrorKind::kDataLoss,
                       "segment " + std::to_string(segment_id) +
                           ": decrypted footage does not match the SHA-256 recorded in the catalog");

@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "sha256.h"
 #include "yardwatch/recorder/data_dir.h"
 #include "yardwatch/recorder/segment_file.h"
 
@@ -164,8 +165,7 @@ Result<std::vector<CheckViolation>> check_data_dir(Catalog& catalog, const hal::
       violations.push_back({7, label + ": " + reader.error().message});
       continue;
     }
-    crypto_hash_sha256_state hash;
-    crypto_hash_sha256_init(&hash);
+    Sha256Hasher hash;
     uint32_t fragments = 0;
     int64_t first_utc = -1;
     int64_t end_utc = 0;
@@ -184,11 +184,10 @@ Result<std::vector<CheckViolation>> check_data_dir(Catalog& catalog, const hal::
         if (first_utc < 0) first_utc = m.fragment.utc_start_us;
         end_utc = m.fragment.utc_start_us + m.fragment.duration_us;
       }
-      crypto_hash_sha256_update(&hash, m.payload.data(), m.payload.size());
+      hash.update(m.payload);
     }
     if (failed) continue;
-    std::array<uint8_t, crypto_hash_sha256_BYTES> digest{};
-    crypto_hash_sha256_final(&hash, digest.data());
+    const auto digest = hash.finish();
     if (std::vector<uint8_t>(digest.begin(), digest.end()) != row.plaintext_sha256) {
       violations.push_back({7, label + ": SHA-256 of the decrypted footage differs from the "
                                        "one recorded in the catalog"});

@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "byte_order.h"
+#include "sha256.h"
 
 // Byte layout and the reasoning behind it: recorder/design/segment_file.md. Section names in
 // the comments below ("Header", "Message framing", ...) refer to that document.
@@ -170,12 +171,7 @@ std::array<uint8_t, kFinalPlaintextBytes> final_plaintext(uint32_t fragment_coun
   return plain;
 }
 
-Sha256 finish_sha256(const crypto_hash_sha256_state& running) {
-  crypto_hash_sha256_state copy = running;  // the running state keeps going
-  Sha256 digest{};
-  crypto_hash_sha256_final(&copy, digest.data());
-  return digest;
-}
+Sha256 finish_sha256(const Sha256Hasher& running) { return running.finish(); }
 
 // ---- Reading: shared by SegmentReader and recover_segment_file ----
 
@@ -370,7 +366,7 @@ Result<Parsed> parse_plaintext(std::span<const uint8_t> plain, const Frame& fram
 struct Totals {
   uint32_t fragment_count = 0;
   int64_t end_utc_us = 0;
-  crypto_hash_sha256_state sha256{};
+  Sha256Hasher sha256;
 };
 
 Status check_final(const Parsed& parsed, const Totals& totals, const std::filesystem::path& path,
@@ -515,7 +511,7 @@ Result<std::unique_ptr<SegmentWriter>> SegmentWriter::create(
   state->path = path;
   state->ad = make_associated_data(identity);
   state->totals.end_utc_us = identity.start_utc_us;
-  crypto_hash_sha256_init(&state->totals.sha256);
+  state->totals.sha256.reset();
 
   state->fd = hal::UniqueFd(
       ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, S_IRUSR | S_IWUSR));
@@ -531,7 +527,7 @@ Result<std::unique_ptr<SegmentWriter>> SegmentWriter::create(
   std::copy(init_section.begin(), init_section.end(), state->plaintext.begin() + 1);
   seal_message(state->stream, state->ad, state->plaintext, false, state->frame);
   state->frame.insert(state->frame.begin(), header.begin(), header.end());
-  crypto_hash_sha256_update(&state->totals.sha256, init_section.data(), init_section.size());
+  state->totals.sha256.update(init_section);
 
   Status written = write_all_at(state->fd.get(), state->frame, 0, path);
   if (written.ok()) written = storage.sync_file(state->fd.get());
@@ -588,7 +584,7 @@ Status SegmentWriter::append_fragment(const FragmentInfo& info, std::span<const 
   seal_message(s.stream, s.ad, s.plaintext, false, s.frame);
   YW_TRY(s.write_frame(before));
 
-  crypto_hash_sha256_update(&s.totals.sha256, fragment.data(), fragment.size());
+  s.totals.sha256.update(fragment);
   s.totals.fragment_count += 1;
   s.totals.end_utc_us = info.utc_start_us + info.duration_us;
   return {};
@@ -669,7 +665,7 @@ Result<std::unique_ptr<SegmentReader>> SegmentReader::open(const std::filesystem
   if (!state->fd.valid()) return errno_error(errno, "open segment file " + path.string());
   YW_TRY(open_stream(state->fd.get(), path, identity, segment_key, state->ad, state->stream));
   state->totals.end_utc_us = identity.start_utc_us;
-  crypto_hash_sha256_init(&state->totals.sha256);
+  state->totals.sha256.reset();
   std::unique_ptr<SegmentReader> reader(new SegmentReader());
   reader->state_ = std::move(state);
   return reader;
@@ -729,7 +725,7 @@ Result<std::optional<SegmentMessage>> SegmentReader::State::next() {
   message.fragment = parsed.fragment;
   // One memmove within the buffer instead of a second allocation and copy.
   plain.erase(plain.begin(), plain.begin() + static_cast<std::ptrdiff_t>(parsed.payload_offset));
-  crypto_hash_sha256_update(&totals.sha256, plain.data(), plain.size());
+  totals.sha256.update(plain);
   if (parsed.type == MessageType::kFragment) {
     totals.fragment_count += 1;
     totals.end_utc_us = parsed.fragment.utc_start_us + parsed.fragment.duration_us;
@@ -760,7 +756,7 @@ Result<RecoveredSegment> recover_segment_file(const hal::Storage& storage,
 
   Totals totals;
   totals.end_utc_us = identity.start_utc_us;
-  crypto_hash_sha256_init(&totals.sha256);
+  totals.sha256.reset();
   std::vector<uint8_t> ciphertext;
   std::vector<uint8_t> plain;
   uint64_t offset = kHeaderBytes;  // end of the last authentic message
@@ -809,7 +805,7 @@ Result<RecoveredSegment> recover_segment_file(const hal::Storage& storage,
     }
     std::span<const uint8_t> payload(plain.data() + parsed.payload_offset,
                                      plain.size() - parsed.payload_offset);
-    crypto_hash_sha256_update(&totals.sha256, payload.data(), payload.size());
+    totals.sha256.update(payload);
     if (parsed.type == MessageType::kFragment) {
       totals.fragment_count += 1;
       totals.end_utc_us = parsed.fragment.utc_start_us + parsed.fragment.duration_us;
