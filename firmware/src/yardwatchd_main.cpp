@@ -31,6 +31,15 @@ int run(const firmware::ApplianceOptions& options, int segment_seconds, uint64_t
     return 1;
   }
   auto& catalog = appliance.value()->catalog();
+  // A killed predecessor leaves its last camera states behind; nothing records until the
+  // cameras are connected again, so say so before recovery starts.
+  if (auto cameras = catalog.cameras(false); cameras.ok()) {
+    const int64_t now = appliance.value()->clock().now_utc_us();
+    for (const auto& camera : cameras.value()) {
+      (void)catalog.set_camera_status(
+          {camera.id, "connecting", "yardwatchd is starting", now, now});
+    }
+  }
   firmware::Services services(*appliance.value());
   auto audit_system = [&](const std::string& action, const std::string& details) {
     firmware::AuditEvent event;
