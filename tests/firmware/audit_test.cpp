@@ -585,7 +585,7 @@ TEST_CASE("deleting, reordering and rewriting entries is detected", "[audit][tam
 }
 
 TEST_CASE(
-    "a truncated tail is detected; what a truncation that also edits sqlite_sequence "
+    "a truncated tail is detected, and what a truncation that also edits sqlite_sequence "
     "leaves",
     "[audit][tamper]") {
   Journal fixture;

@@ -284,8 +284,8 @@ TEST_CASE("20 SIGKILLs while recording: recovery keeps the catalog consistent, g
 }
 
 TEST_CASE(
-    "a camera off-line for 10 s: disconnected, then recording again within 5 s; the other "
-    "camera is unaffected",
+    "a camera off-line for 10 s: disconnected, then recording again within 5 s, the other "
+    "camera unaffected",
     "[integration][dropout]") {
   TempDir work("yw-offline");
   CamSimOptions sim;
