@@ -54,11 +54,17 @@ std::string_view sync_state_name(SyncState state) {
 int64_t SystemClock::now_utc_us() const { return read_clock_us(CLOCK_REALTIME); }
 int64_t SystemClock::monotonic_us() const { return read_clock_us(CLOCK_MONOTONIC); }
 
+SyncState classify_kernel_sync(int clock_state, int status, int64_t now_utc_us) {
+  if (now_utc_us < kEarliestPlausibleUtcUs) return SyncState::kUnsynchronised;
+  if (clock_state == -1) return SyncState::kUnknown;
+  if (clock_state == TIME_ERROR || (status & STA_UNSYNC) != 0) return SyncState::kUnsynchronised;
+  return SyncState::kSynchronised;
+}
+
 SyncState SystemClock::sync_state() const {
-  timex info{};
-  int state = ::adjtimex(&info);
-  if (state == -1) return SyncState::kUnknown;
-  return state == TIME_ERROR ? SyncState::kUnsynchronised : SyncState::kSynchronised;
+  timex info{};  // modes = 0: read only, needs no privilege
+  const int state = ::adjtimex(&info);
+  return classify_kernel_sync(state, info.status, now_utc_us());
 }
 
 OffsetClock::OffsetClock(int64_t start_utc_us, SyncState sync_state)
