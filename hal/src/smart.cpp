@@ -1,5 +1,6 @@
 #include "yardwatch/hal/smart.h"
 
+#include <blkid/blkid.h>
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/stat.h>
@@ -7,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -146,6 +148,26 @@ Result<SmartReport> run_smartctl(const fs::path& device, const fs::path& smartct
     return make_error(ErrorKind::kInternal, program + " was killed by a signal");
   }
   return parse_smartctl_json(output, WEXITSTATUS(wait_status));
+}
+
+Result<fs::path> disk_of_filesystem(const std::string& filesystem_uuid) {
+  char* device = blkid_evaluate_tag("UUID", filesystem_uuid.c_str(), nullptr);
+  if (device == nullptr) {
+    return make_error(ErrorKind::kNotFound,
+                      "no block device holds a filesystem with UUID " + filesystem_uuid);
+  }
+  const fs::path partition = device;
+  std::free(device);
+  std::error_code error;
+  const fs::path canonical = fs::canonical(partition, error);
+  if (error) return make_error(ErrorKind::kNotFound, "cannot resolve " + partition.string());
+  // sysfs: a partition's directory sits inside its disk's and has a `partition` attribute.
+  const fs::path sysfs = fs::canonical(fs::path("/sys/class/block") / canonical.filename(), error);
+  if (error) return canonical;
+  if (fs::exists(sysfs / "partition", error)) {
+    return fs::path("/dev") / sysfs.parent_path().filename();
+  }
+  return canonical;
 }
 
 Status write_smart_report(const fs::path& path, const SmartReport& report) {

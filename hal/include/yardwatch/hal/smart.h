@@ -33,6 +33,10 @@ Result<SmartReport> parse_smartctl_json(std::string_view json_text, int exit_sta
 Result<SmartReport> run_smartctl(const std::filesystem::path& device,
                                  const std::filesystem::path& smartctl = "/usr/sbin/smartctl");
 
+// The whole disk that holds the filesystem with this UUID (/dev/sdb for /dev/sdb1, /dev/nvme0n1
+// for /dev/nvme0n1p2, the device itself when it is not a partition): what smartctl asks.
+Result<std::filesystem::path> disk_of_filesystem(const std::string& filesystem_uuid);
+
 // The report file: written atomically (temp file, fsync, rename), read by the daemon.
 Status write_smart_report(const std::filesystem::path& path, const SmartReport& report);
 Result<SmartReport> read_smart_report(const std::filesystem::path& path);
