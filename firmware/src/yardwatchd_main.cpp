@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
+#include <vector>
 
 #include "yardwatch/firmware/appliance.h"
 #include "yardwatch/firmware/config.h"
@@ -48,9 +49,12 @@ bool wait_for_stop(int seconds) {
 // A period without a usable data volume, recorded in the catalog once the volume is back (the
 // alarm history feeds the breach register, R8).
 struct VolumeOutage {
-  hal::VolumeState state = hal::VolumeState::kMissing;
-  std::string message;
-  int64_t since_utc_us = 0;
+  struct Episode {
+    hal::VolumeState state;
+    std::string message;
+    int64_t since_utc_us;
+  };
+  std::vector<Episode> episodes;  // each change of state or message while it lasted
 };
 
 struct Daemon {
@@ -66,16 +70,13 @@ struct Daemon {
 enum class SessionEnd { kStopped, kVolumeLost, kFailed };
 
 void note_outage(Daemon& daemon, const hal::VolumeHealth& health) {
-  if (daemon.outage && daemon.outage->message == health.message) return;
+  if (!daemon.outage) daemon.outage = VolumeOutage{};
+  auto& episodes = daemon.outage->episodes;
+  if (!episodes.empty() && episodes.back().message == health.message) return;
   std::fprintf(stderr,
                "yardwatchd: ALARM: data volume %s: %s; nothing is recorded until it is back\n",
                std::string(hal::volume_state_name(health.state)).c_str(), health.message.c_str());
-  if (!daemon.outage) {
-    daemon.outage = VolumeOutage{health.state, health.message, daemon.clock->now_utc_us()};
-  } else {
-    daemon.outage->state = health.state;
-    daemon.outage->message = health.message;
-  }
+  episodes.push_back({health.state, health.message, daemon.clock->now_utc_us()});
 }
 
 // Waits until the data volume is there, the right one and writable. The daemon stays up (alive,
@@ -111,17 +112,22 @@ void audit_system(firmware::Services& services, const std::string& action,
 // audit entry — what happened while nothing could be written.
 void record_outage(Daemon& daemon, recorder::Catalog& catalog, firmware::Services& services) {
   if (!daemon.outage) return;
-  const auto& outage = *daemon.outage;
-  const std::string kind = "storage_" + std::string(hal::volume_state_name(outage.state));
+  const auto& episodes = daemon.outage->episodes;
   const int64_t now = daemon.clock->now_utc_us();
-  (void)catalog.raise_alarm(kind, std::nullopt, outage.message, outage.since_utc_us);
-  (void)catalog.clear_alarm(kind, std::nullopt, now);
-  audit_system(services, "storage_outage",
-               nlohmann::json{{"state", std::string(hal::volume_state_name(outage.state))},
-                              {"message", outage.message},
-                              {"from", hal::format_iso8601_utc(outage.since_utc_us)},
-                              {"to", hal::format_iso8601_utc(now)}}
-                   .dump());
+  nlohmann::json history = nlohmann::json::array();
+  for (size_t i = 0; i < episodes.size(); ++i) {
+    const auto& episode = episodes[i];
+    const int64_t until = i + 1 < episodes.size() ? episodes[i + 1].since_utc_us : now;
+    const std::string state(hal::volume_state_name(episode.state));
+    (void)catalog.raise_alarm("storage_" + state, std::nullopt, episode.message,
+                              episode.since_utc_us);
+    (void)catalog.clear_alarm("storage_" + state, std::nullopt, until);
+    history.push_back({{"state", state},
+                       {"message", episode.message},
+                       {"from", hal::format_iso8601_utc(episode.since_utc_us)},
+                       {"to", hal::format_iso8601_utc(until)}});
+  }
+  audit_system(services, "storage_outage", nlohmann::json{{"episodes", history}}.dump());
   std::fprintf(stderr, "yardwatchd: the data volume is back; recording resumes\n");
   daemon.outage.reset();
 }

@@ -204,45 +204,43 @@ Status DirectoryStorage::sync_directory(const std::filesystem::path& directory) 
 
 VolumeHealth DirectoryStorage::check_volume() const {
   const std::string where = data_dir_.string();
+  const bool identity_required = !volume_.filesystem_uuid.empty() || !volume_.mount_point.empty();
+  std::optional<MountFacts> mount;
+  fs::path target = volume_.mount_point;
+  if (!target.empty()) {
+    // The volume first: with it missing, the data directory's absence says nothing new.
+    mount = mount_at(target);
+    if (!mount) {
+      return refuse(VolumeState::kMissing, "nothing is mounted at " + target.string() +
+                                               ": the data volume is missing; refusing to record "
+                                               "onto the filesystem below it");
+    }
+  }
   struct stat data_info {};
   if (::stat(data_dir_.c_str(), &data_info) != 0) {
     const int error = errno;
     if (error == ENOENT || error == ENOTDIR) {
       return refuse(VolumeState::kMissing,
-                    "the data directory " + where + " does not exist: is the data volume " +
-                        (volume_.filesystem_uuid.empty() ? "" : volume_.filesystem_uuid + " ") +
-                        "mounted?");
+                    "the data directory " + where + " does not exist" +
+                        (mount ? " on the volume mounted at " + target.string() +
+                                     " (is it the right disk? was `yardwatch init` run?)"
+                               : ": is the data volume mounted?"));
     }
     return refuse(VolumeState::kUnreadable, errno_error(error, "stat " + where).message);
   }
   if (!S_ISDIR(data_info.st_mode)) {
     return refuse(VolumeState::kMissing, where + " is not a directory");
   }
-
-  // Which mount holds the data: the configured mount point, else whatever the directory is on.
-  fs::path target = volume_.mount_point;
-  if (target.empty()) {
+  if (!mount) {
+    // No mount point configured: whatever filesystem the directory is on.
     char* mount_point = mnt_get_mountpoint(data_dir_.c_str());
     if (mount_point == nullptr) {
       return refuse(VolumeState::kUnreadable, "cannot find the mount point of " + where);
     }
     target = mount_point;
     std::free(mount_point);
-  }
-  auto mount = mount_at(target);
-  const bool identity_required = !volume_.filesystem_uuid.empty() || !volume_.mount_point.empty();
-  if (!mount) {
-    if (identity_required) {
-      return refuse(VolumeState::kMissing, "nothing is mounted at " + target.string() +
-                                               ": the data volume is missing; refusing to record "
-                                               "onto the filesystem below it");
-    }
-    return refuse(VolumeState::kUnreadable, "cannot read the mount table for " + where);
-  }
-  if (mount->device != static_cast<uint64_t>(data_info.st_dev)) {
-    return refuse(VolumeState::kMissing,
-                  where + " is not on the filesystem mounted at " + target.string() +
-                      " (is the data directory itself a mount, or was the volume unmounted?)");
+    mount = mount_at(target);
+    if (!mount) return refuse(VolumeState::kUnreadable, "cannot read the mount table for " + where);
   }
   if (identity_required && mount->target == "/") {
     return refuse(VolumeState::kMissing,
@@ -254,8 +252,9 @@ VolumeHealth DirectoryStorage::check_volume() const {
     // Mount ids and device numbers are reused (a swapped disk can come back as the same
     // /dev/sdb1 with the same id); the filesystem id (for ext4 a hash of its UUID) is not.
     struct statfs filesystem {};
-    if (::statfs(data_dir_.c_str(), &filesystem) != 0) {
-      return refuse(VolumeState::kUnreadable, errno_error(errno, "statfs " + where).message);
+    if (::statfs(target.c_str(), &filesystem) != 0) {
+      return refuse(VolumeState::kUnreadable,
+                    errno_error(errno, "statfs " + target.string()).message);
     }
     uint64_t fsid = 0;
     std::memcpy(&fsid, &filesystem.f_fsid, sizeof(fsid));
@@ -277,6 +276,11 @@ VolumeHealth DirectoryStorage::check_volume() const {
       }
       verified_mount_ = key;
     }
+  }
+  if (mount->device != static_cast<uint64_t>(data_info.st_dev)) {
+    return refuse(VolumeState::kMissing,
+                  where + " is not on the filesystem mounted at " + target.string() +
+                      " (is something else mounted over the data directory?)");
   }
 
   VolumeHealth health;

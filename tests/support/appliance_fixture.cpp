@@ -80,8 +80,12 @@ std::string CamSim::control(const std::string& command) const {
   return reply;
 }
 
-ApplianceFixture::ApplianceFixture(const fs::path& root, std::optional<fs::path> data_dir)
-    : root_(root), data_dir_(data_dir.value_or(root / "data")), key_dir_(root / "keys") {
+ApplianceFixture::ApplianceFixture(const fs::path& root, std::optional<fs::path> data_dir,
+                                   std::optional<fs::path> config)
+    : root_(root),
+      data_dir_(data_dir.value_or(root / "data")),
+      key_dir_(root / "keys"),
+      config_(std::move(config)) {
   auto result = cli({"init"});
   INFO(result.err);
   REQUIRE(result.exit_code == 0);
@@ -99,6 +103,7 @@ CommandResult ApplianceFixture::cli(std::vector<std::string> args, const std::st
   std::vector<std::string> argv = {binary_path("yardwatch").string()};
   argv.insert(argv.end(), args.begin(), args.end());
   argv.insert(argv.end(), {"--data", data_dir_.string(), "--key-dir", key_dir_.string()});
+  if (config_) argv.insert(argv.end(), {"--config", config_->string()});
   return run_command(argv, input);
 }
 
@@ -151,12 +156,17 @@ CommandResult ApplianceFixture::view_segment(int64_t id) {
              kTestViewerPassword + "\n");
 }
 
-void ApplianceFixture::start_daemon(std::vector<std::string> extra_args) {
+void ApplianceFixture::start_daemon(std::vector<std::string> extra_args,
+                                    const std::map<std::string, std::string>& extra_env) {
   if (daemon_) previous_logs_ += daemon_->stderr_text();
   std::vector<std::string> argv = {binary_path("yardwatchd").string(), "--data", data_dir_.string(),
                                    "--key-dir", key_dir_.string()};
+  if (config_) {
+    argv.push_back("--config");
+    argv.push_back(config_->string());
+  }
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  daemon_ = std::make_unique<Process>(argv, std::map<std::string, std::string>{}, root_);
+  daemon_ = std::make_unique<Process>(argv, extra_env, root_);
 }
 
 int ApplianceFixture::stop_daemon() {

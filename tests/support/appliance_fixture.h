@@ -47,8 +47,10 @@ class CamSim {
 
 class ApplianceFixture {
  public:
+  // `config`: a configuration file passed as --config to every command and to the daemon.
   explicit ApplianceFixture(const std::filesystem::path& root,
-                            std::optional<std::filesystem::path> data_dir = std::nullopt);
+                            std::optional<std::filesystem::path> data_dir = std::nullopt,
+                            std::optional<std::filesystem::path> config = std::nullopt);
   ~ApplianceFixture();
 
   [[nodiscard]] const std::filesystem::path& data_dir() const { return data_dir_; }
@@ -68,7 +70,8 @@ class ApplianceFixture {
   CommandResult view_segment(int64_t id);
   void create_test_viewer();
 
-  void start_daemon(std::vector<std::string> extra_args = {});
+  void start_daemon(std::vector<std::string> extra_args = {},
+                    const std::map<std::string, std::string>& extra_env = {});
   // SIGTERM and wait; returns the exit code.
   int stop_daemon();
   void kill_daemon();
@@ -85,6 +88,7 @@ class ApplianceFixture {
   std::filesystem::path root_;
   std::filesystem::path data_dir_;
   std::filesystem::path key_dir_;
+  std::optional<std::filesystem::path> config_;
   std::unique_ptr<Process> daemon_;
   std::string previous_logs_;
   std::string setup_code_;
