@@ -83,10 +83,11 @@ Status SysfsIndicator::set(Led led, LedState state) {
   if (max.empty() || max == "0") max = "1";
   if (state == LedState::kBlink) {
     YW_TRY(write_attribute(device / "trigger", "timer"));
-    // The timer trigger creates delay_on/delay_off; 500/500 ms reads as "alarm" from the door.
+    // The timer trigger creates delay_on/delay_off (500/500 ms unless set, which reads as
+    // "alarm" from the door). They appear owned by root, so setting them is best effort.
     if (fs::exists(device / "delay_on", error)) {
-      YW_TRY(write_attribute(device / "delay_on", "500"));
-      YW_TRY(write_attribute(device / "delay_off", "500"));
+      (void)write_attribute(device / "delay_on", "500");
+      (void)write_attribute(device / "delay_off", "500");
     }
   } else {
     YW_TRY(write_attribute(device / "trigger", "none"));

@@ -240,7 +240,18 @@ VolumeHealth DirectoryStorage::check_volume() const {
     target = mount_point;
     std::free(mount_point);
     mount = mount_at(target);
-    if (!mount) return refuse(VolumeState::kUnreadable, "cannot read the mount table for " + where);
+    if (!mount) {
+      if (identity_required) {
+        return refuse(VolumeState::kUnreadable, "cannot read the mount table for " + where);
+      }
+      // No identity to prove (host-sim) and a mount table that does not show the directory's
+      // filesystem (a chroot that is not itself a mount point): only writability is left.
+      struct statvfs info {};
+      if (::statvfs(data_dir_.c_str(), &info) == 0 && (info.f_flag & ST_RDONLY) != 0) {
+        return refuse(VolumeState::kReadOnly, "the data directory " + where + " is read-only");
+      }
+      return VolumeHealth{};
+    }
   }
   if (identity_required && mount->target == "/") {
     return refuse(VolumeState::kMissing,
