@@ -215,7 +215,11 @@ SessionEnd record(Daemon& daemon) {
   const firmware::ApplianceOptions& options = daemon.resolved.options;
   auto appliance = firmware::Appliance::open(options);
   if (!appliance.ok()) {
-    if (appliance.error().kind == ErrorKind::kUnavailable) return SessionEnd::kVolumeLost;
+    // The volume may have gone again since it was checked; anything else (a TPM that does not
+    // answer, a damaged catalog) is for systemd to restart us over, not for a tight loop here.
+    if (!hal::DirectoryStorage(options.data_dir, options.volume).check_volume().writable()) {
+      return SessionEnd::kVolumeLost;
+    }
     std::fprintf(stderr, "yardwatchd: %s\n", appliance.error().message.c_str());
     return SessionEnd::kFailed;
   }
