@@ -174,20 +174,30 @@ void checkpoint_audit(firmware::Services& services, recorder::Catalog& catalog,
 }
 
 // Alarms about a volume that is still writable: filesystem errors recorded by the kernel and a
-// SMART verdict of a failing disk.
-void update_volume_alarms(recorder::Catalog& catalog, const hal::VolumeHealth& health,
-                          int64_t now) {
-  if (health.filesystem_errors > 0) {
-    (void)catalog.raise_alarm("storage_errors", std::nullopt, health.filesystem_error_detail, now);
-  } else {
-    (void)catalog.clear_alarm("storage_errors", std::nullopt, now);
+// SMART verdict of a failing disk. Written only when they change (the catalog is on flash; a
+// write per second would wear it for nothing); the first tick of a session settles both.
+struct VolumeAlarms {
+  std::optional<bool> filesystem_errors;
+  std::optional<bool> smart_failing;
+
+  void update(recorder::Catalog& catalog, const hal::VolumeHealth& health, int64_t now) {
+    const bool errors = health.filesystem_errors > 0;
+    if (filesystem_errors != errors) {
+      const Status written = errors ? catalog.raise_alarm("storage_errors", std::nullopt,
+                                                          health.filesystem_error_detail, now)
+                                    : catalog.clear_alarm("storage_errors", std::nullopt, now);
+      if (written.ok()) filesystem_errors = errors;
+    }
+    if (!health.smart) return;  // no report (yet): leave the last verdict standing
+    const bool failing = health.smart->supported && !health.smart->passed;
+    if (smart_failing != failing) {
+      const Status written =
+          failing ? catalog.raise_alarm("disk_smart", std::nullopt, health.smart->summary, now)
+                  : catalog.clear_alarm("disk_smart", std::nullopt, now);
+      if (written.ok()) smart_failing = failing;
+    }
   }
-  if (health.smart && health.smart->supported && !health.smart->passed) {
-    (void)catalog.raise_alarm("disk_smart", std::nullopt, health.smart->summary, now);
-  } else if (health.smart) {
-    (void)catalog.clear_alarm("disk_smart", std::nullopt, now);
-  }
-}
+};
 
 firmware::HealthSnapshot snapshot_of(recorder::Recorder& recorder, recorder::Catalog& catalog) {
   firmware::HealthSnapshot snapshot;
@@ -281,6 +291,7 @@ SessionEnd record(Daemon& daemon) {
 
   int64_t last_checkpoint = clock.monotonic_us();
   int64_t last_prune = last_checkpoint;
+  VolumeAlarms volume_alarms;
   while (!wait_for_stop(1)) {
     const hal::VolumeHealth volume = appliance.value()->storage().check_volume();
     if (!volume.writable()) {
@@ -292,7 +303,7 @@ SessionEnd record(Daemon& daemon) {
     if (auto status = recorder.sync_cameras(); !status.ok()) {
       std::fprintf(stderr, "yardwatchd: camera list: %s\n", status.error().to_string().c_str());
     }
-    update_volume_alarms(catalog, volume, clock.now_utc_us());
+    volume_alarms.update(catalog, volume, clock.now_utc_us());
     const int64_t now = clock.monotonic_us();
     if (now - last_checkpoint >= kCheckpointIntervalUs) {
       last_checkpoint = now;

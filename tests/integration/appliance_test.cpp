@@ -145,6 +145,38 @@ TEST_CASE(
     CHECK_THAT(details, Catch::Contains("missing") && Catch::Contains("wrong_volume"));
   }
 
+  SECTION("filesystem errors on a volume that stays writable: an alarm, and recording goes on") {
+    // errors=continue: the kernel records the error and keeps writing.
+    auto remounted =
+        run_command({"/bin/mount", "-o", "remount,errors=continue", mount_point.string()});
+    INFO(remounted.err);
+    REQUIRE(remounted.exit_code == 0);
+    volume_a.fail_filesystem();
+    bool alarmed = false;
+    json last;
+    const bool raised = wait_until(
+        [&] {
+          last = appliance.status();
+          for (const auto& alarm : last["alarms"]) {
+            if (alarm["kind"] == "storage_errors") alarmed = true;
+          }
+          return alarmed;
+        },
+        15s);
+    INFO(last.dump(2) << appliance.daemon_log());
+    REQUIRE(raised);
+    CHECK(appliance.status()["storage"]["filesystem_errors"].get<int>() >= 1);
+    const size_t before = appliance.segments("yard").size();
+    CHECK(wait_until([&] { return appliance.segments("yard").size() > before; }, 20s));
+    // Checked and repaired (unmount, e2fsck, mount): the alarm clears.
+    volume_a.unmount();
+    CHECK(wait_until([&] { return volume_released(work / "a.img"); }, 30s));
+    volume_a.repair();
+    volume_a.mount(mount_point);
+    REQUIRE(appliance.wait_for_state("yard", "recording", 30s));
+    REQUIRE(appliance.wait_for_state("gate", "recording", 30s));
+  }
+
   SECTION("a filesystem error remounts it read-only; repaired and mounted again, it resumes") {
     volume_a.fail_filesystem();
     REQUIRE(wait_until([&] { return notify.last_status().find("read-only") != std::string::npos; },
