@@ -10,6 +10,7 @@
 
 #include "test_support.h"
 #include "volume_fixture.h"
+#include "yardwatch/hal/smart.h"
 
 using namespace yardwatch;
 using namespace yardwatch::hal;
@@ -39,6 +40,13 @@ TEST_CASE("Storage proves the data volume by UUID and refuses a missing, swapped
   CHECK(health.writable());
   CHECK(health.filesystem_errors == 0);
   REQUIRE(storage.free_bytes().ok());
+  // The disk smart-check asks: a loop device is not partitioned, so it is its own disk.
+  auto disk = disk_of_filesystem(kUuidA);
+  INFO((disk.ok() ? disk.value().string() : disk.error().message));
+  REQUIRE(disk.ok());
+  CHECK(disk.value() == volume_a.device());
+  CHECK(disk_of_filesystem("0d8a5a52-6b0e-4c1e-9a43-00000000ffff").error().kind ==
+        ErrorKind::kNotFound);
 
   SECTION("unmounted: missing, even when someone recreates the directory on the disk below") {
     volume_a.unmount();
