@@ -744,6 +744,15 @@ std::string export_id_text(const ExportId& id) {
          hex.substr(16, 4) + "-" + hex.substr(20, 12);
 }
 
+ExportId new_export_id() {
+  ensure_sodium();
+  ExportId id{};
+  randombytes_buf(id.data(), id.size());
+  id[6] = static_cast<uint8_t>((id[6] & 0x0F) | 0x40);  // version 4
+  id[8] = static_cast<uint8_t>((id[8] & 0x3F) | 0x80);  // RFC 4122 variant
+  return id;
+}
+
 std::optional<ExportId> parse_export_id(std::string_view text) {
   if (text.size() != 36) return std::nullopt;
   std::string hex;

@@ -265,6 +265,8 @@ Result<Manifest> parse_manifest(std::string_view text);
 std::string to_hex(std::span<const uint8_t> bytes);
 std::optional<std::vector<uint8_t>> from_hex(std::string_view hex);
 std::string export_id_text(const ExportId& id);
+// A random (version 4) UUID.
+ExportId new_export_id();
 std::optional<ExportId> parse_export_id(std::string_view text);
 KdfParams kdf_params(const Manifest& manifest);  // call only on a parsed manifest
 // Ed25519 over the exact manifest bytes.
