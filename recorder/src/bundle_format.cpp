@@ -40,6 +40,10 @@ constexpr size_t kChunkOffset = 12;
 constexpr size_t kExportIdOffset = 16;
 constexpr size_t kIndexOffset = 32;
 
+// 2^53 - 1: the largest integer a JavaScript verifier (verify.html) reads exactly (as a time in
+// microseconds, the year 2255). Every integer of a manifest stays within it.
+constexpr int64_t kMaxJsonInteger = 9007199254740991;
+
 void ensure_sodium() {
   static const int ready = sodium_init();
   if (ready < 0) std::abort();
@@ -119,8 +123,7 @@ class Fields {
   }
   // The `<key>_utc_us` integer, checked against the `<key>` ISO-8601 text beside it.
   Result<int64_t> time(std::string_view key) const {
-    YW_ASSIGN_OR_RETURN(int64_t utc_us,
-                        integer(std::string(key) + "_utc_us", 0, int64_t{253402300799999999}));
+    YW_ASSIGN_OR_RETURN(int64_t utc_us, integer(std::string(key) + "_utc_us", 0, kMaxJsonInteger));
     YW_ASSIGN_OR_RETURN(std::string text_value, text(key));
     if (text_value != iso(utc_us)) {
       return bad(at(key), "does not state the same time as " + at(std::string(key) + "_utc_us"));
@@ -543,7 +546,7 @@ Result<Manifest> parse_manifest(std::string_view text) {
   Manifest m;
   YW_ASSIGN_OR_RETURN(std::string format, top.text("format"));
   if (format != kFormatName) return Fields::bad("format", "is not " + std::string(kFormatName));
-  YW_ASSIGN_OR_RETURN(m.format_version, top.integer("format_version", 0, INT64_MAX));
+  YW_ASSIGN_OR_RETURN(m.format_version, top.integer("format_version", 0, kMaxJsonInteger));
   if (m.format_version != kFormatVersion) {
     return Fields::bad("format_version", "is " + std::to_string(m.format_version) +
                                              "; this verifier reads " +
@@ -622,7 +625,7 @@ Result<Manifest> parse_manifest(std::string_view text) {
     YW_ASSIGN_OR_RETURN(file.start_utc_us, f.time("start"));
     YW_ASSIGN_OR_RETURN(file.end_utc_us, f.time("end"));
     if (file.end_utc_us < file.start_utc_us) return Fields::bad(f.at("end"), "is before start");
-    YW_ASSIGN_OR_RETURN(file.duration_us, f.integer("duration_us", 0, INT64_MAX));
+    YW_ASSIGN_OR_RETURN(file.duration_us, f.integer("duration_us", 0, kMaxJsonInteger));
     YW_ASSIGN_OR_RETURN(file.codec, f.text("codec"));
     if (file.codec != "h264" && file.codec != "h265") {
       return Fields::bad(f.at("codec"), "is not h264 or h265");
@@ -631,13 +634,13 @@ Result<Manifest> parse_manifest(std::string_view text) {
     YW_ASSIGN_OR_RETURN(int64_t height, f.integer("height", 0, 65535));
     file.width = static_cast<uint32_t>(width);
     file.height = static_cast<uint32_t>(height);
-    YW_ASSIGN_OR_RETURN(int64_t frames, f.integer("frames", 0, INT64_MAX));
+    YW_ASSIGN_OR_RETURN(int64_t frames, f.integer("frames", 0, kMaxJsonInteger));
     file.frames = static_cast<uint64_t>(frames);
     YW_ASSIGN_OR_RETURN(file.time_source, time_source(f, "time_source"));
     YW_ASSIGN_OR_RETURN(int64_t mp4_bytes, f.integer("mp4_bytes", 0, int64_t{1} << 50));
     file.mp4_bytes = static_cast<uint64_t>(mp4_bytes);
     YW_ASSIGN_OR_RETURN(file.mp4_sha256, f.hex("mp4_sha256", kSha256Bytes));
-    YW_ASSIGN_OR_RETURN(int64_t encrypted_bytes, f.integer("encrypted_bytes", 0, INT64_MAX));
+    YW_ASSIGN_OR_RETURN(int64_t encrypted_bytes, f.integer("encrypted_bytes", 0, kMaxJsonInteger));
     file.encrypted_bytes = static_cast<uint64_t>(encrypted_bytes);
     if (file.encrypted_bytes != encrypted_size(file.mp4_bytes, m.chunk_bytes)) {
       return Fields::bad(f.at("encrypted_bytes"), "does not match mp4_bytes and chunk_bytes");
@@ -647,7 +650,7 @@ Result<Manifest> parse_manifest(std::string_view text) {
     for (size_t j = 0; j < sources->size(); ++j) {
       const Fields s((*sources)[j], f.at("source_segments[" + std::to_string(j) + "]"));
       SourceSegment source;
-      YW_ASSIGN_OR_RETURN(source.id, s.integer("id", 0, INT64_MAX));
+      YW_ASSIGN_OR_RETURN(source.id, s.integer("id", 0, kMaxJsonInteger));
       YW_ASSIGN_OR_RETURN(source.start_utc_us, s.time("start"));
       YW_ASSIGN_OR_RETURN(source.end_utc_us, s.time("end"));
       YW_ASSIGN_OR_RETURN(source.sha256, s.hex("sha256", kSha256Bytes));

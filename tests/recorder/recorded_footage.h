@@ -118,15 +118,21 @@ inline EncodedStream encode_stream(VideoCodec codec, int frames, int gop, int wi
   return stream;
 }
 
-// A data directory with a catalog and keys, where segments can be written at chosen times.
+// A data directory with a catalog and keys, where segments can be written at chosen times. Either
+// its own (recorder migrations only) or an existing appliance's.
 class FootageStore {
  public:
   explicit FootageStore(const std::filesystem::path& root)
-      : data_dir_(root / "data"), storage_(data_dir_) {
+      : data_dir_(root / "data"), own_storage_(std::make_unique<hal::DirectoryStorage>(data_dir_)) {
     std::filesystem::create_directories(data_dir_);
-    keys_ = hal::FileKeyStore::create(root / "keys").value();
-    catalog_ = Catalog::open(catalog_path(data_dir_), true).value();
+    own_keys_ = hal::FileKeyStore::create(root / "keys").value();
+    own_catalog_ = Catalog::open(catalog_path(data_dir_), true).value();
+    storage_ = own_storage_.get();
+    keys_ = own_keys_.get();
+    catalog_ = own_catalog_.get();
   }
+  FootageStore(Catalog& catalog, const hal::Storage& storage, const hal::KeyStore& keys)
+      : data_dir_(storage.data_dir()), storage_(&storage), keys_(&keys), catalog_(&catalog) {}
 
   Camera add_camera(const std::string& name, const std::string& location = "") {
     CameraSpec spec;
@@ -154,7 +160,7 @@ class FootageStore {
             .value();
     const auto path = segment_path(data_dir_, camera.id, row.id);
     std::filesystem::create_directories(path.parent_path());
-    auto writer = SegmentWriter::create(storage_, path, {row.id, camera.id, start_utc_us}, key,
+    auto writer = SegmentWriter::create(*storage_, path, {row.id, camera.id, start_utc_us}, key,
                                         build_init_segment(stream.track))
                       .value();
     const int64_t base = stream.samples[first].decode_time;
@@ -188,15 +194,18 @@ class FootageStore {
   }
 
   Catalog& catalog() { return *catalog_; }
-  const hal::Storage& storage() const { return storage_; }
+  const hal::Storage& storage() const { return *storage_; }
   const hal::KeyStore& keys() const { return *keys_; }
   const std::filesystem::path& data_dir() const { return data_dir_; }
 
  private:
   std::filesystem::path data_dir_;
-  hal::DirectoryStorage storage_;
-  std::unique_ptr<hal::FileKeyStore> keys_;
-  std::unique_ptr<Catalog> catalog_;
+  std::unique_ptr<hal::DirectoryStorage> own_storage_;
+  std::unique_ptr<hal::FileKeyStore> own_keys_;
+  std::unique_ptr<Catalog> own_catalog_;
+  const hal::Storage* storage_ = nullptr;
+  const hal::KeyStore* keys_ = nullptr;
+  Catalog* catalog_ = nullptr;
 };
 
 }  // namespace yardwatch::recorder::test
