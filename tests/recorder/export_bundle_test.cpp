@@ -224,3 +224,102 @@ TEST_CASE("export of two cameras with a gap: one MP4 per continuous range, gaps 
 
 }  // namespace
 }  // namespace yardwatch::recorder
+
+namespace yardwatch::recorder {
+namespace {
+
+TEST_CASE("an export of part of a segment starts at the keyframe before the range", "[export]") {
+  TempDir work;
+  FootageStore store(work.path());
+  const EncodedStream h264 = test::encode_stream(VideoCodec::kH264, 150, 25);
+  const Camera yard = store.add_camera("schoolplein");
+  store.write_segment(yard, h264, 0, 150, kT0);  // 6 s, GOPs at 0, 1, 2, … s
+  // 2.5 s – 4.2 s: GOPs 2, 3 and 4 (2 s – 5 s).
+  auto sources =
+      plan_export_sources(store.catalog(), {"schoolplein"}, kT0 + 2'500'000, kT0 + 4'200'000);
+  REQUIRE(sources.ok());
+  const fs::path bundle = work / "bundle";
+  auto target = hal::open_directory_target(bundle);
+  REQUIRE(target.ok());
+  auto result = write_bundle(
+      store.storage(), store.keys(),
+      base_request(std::move(sources).value(), kT0 + 2'500'000, kT0 + 4'200'000), *target.value());
+  REQUIRE(result.ok());
+  const auto& m = result.value().manifest;
+  REQUIRE(m.files.size() == 1);
+  CHECK(m.files[0].start_utc_us == kT0 + 2 * kSecond);
+  CHECK(m.files[0].end_utc_us == kT0 + 5 * kSecond);
+  CHECK(m.files[0].frames == 75);
+  CHECK(m.cameras[0].gaps.empty());
+  const std::vector<uint8_t> mp4 = decrypt_file(bundle, m, m.files[0]);
+  const fs::path plain = work / "part.mp4";
+  write_bytes(plain, mp4);
+  CHECK(ffmpeg_packets(plain) == concat_samples(h264, 50, 125));
+}
+
+TEST_CASE(
+    "a source segment that does not match the catalog's SHA-256 is not exported, and "
+    "nothing is left on the medium",
+    "[export]") {
+  TempDir work;
+  FootageStore store(work.path());
+  const EncodedStream h264 = test::encode_stream(VideoCodec::kH264, 50, 25);
+  const Camera yard = store.add_camera("schoolplein");
+  const SegmentRow row = store.write_segment(yard, h264, 0, 50, kT0);
+  {
+    // The catalog's record no longer matches what the file holds.
+    std::lock_guard lock(store.catalog().mutex());
+    auto update = store.catalog()
+                      .database()
+                      .prepare("UPDATE segments SET plaintext_sha256 = zeroblob(32) WHERE id = ?1")
+                      .value();
+    REQUIRE(update.bind(1, row.id).run().ok());
+  }
+  auto sources = plan_export_sources(store.catalog(), {"schoolplein"}, kT0, kT0 + 2 * kSecond);
+  REQUIRE(sources.ok());
+  auto target = hal::open_directory_target(work / "bundle");
+  REQUIRE(target.ok());
+  auto result = write_bundle(store.storage(), store.keys(),
+                             base_request(std::move(sources).value(), kT0, kT0 + 2 * kSecond),
+                             *target.value());
+  REQUIRE_FALSE(result.ok());
+  CHECK(result.error().kind == ErrorKind::kDataLoss);
+  CHECK(result.error().message.find("does not match the SHA-256 the catalog") != std::string::npos);
+  CHECK_FALSE(fs::exists(work / "bundle"));
+}
+
+TEST_CASE("an export with no footage in the range, or of a segment still recording, is refused",
+          "[export]") {
+  TempDir work;
+  FootageStore store(work.path());
+  const EncodedStream h264 = test::encode_stream(VideoCodec::kH264, 50, 25);
+  const Camera yard = store.add_camera("schoolplein");
+  store.write_segment(yard, h264, 0, 50, kT0);
+  auto empty = plan_export_sources(store.catalog(), {"schoolplein"}, kT0 + 60 * kSecond,
+                                   kT0 + 120 * kSecond);
+  REQUIRE(empty.ok());
+  auto target = hal::open_directory_target(work / "bundle");
+  REQUIRE(target.ok());
+  auto result =
+      write_bundle(store.storage(), store.keys(),
+                   base_request(std::move(empty).value(), kT0 + 60 * kSecond, kT0 + 120 * kSecond),
+                   *target.value());
+  REQUIRE_FALSE(result.ok());
+  CHECK(result.error().kind == ErrorKind::kInvalidArgument);
+  CHECK_FALSE(fs::exists(work / "bundle"));
+
+  NewSegment recording{yard.id, kT0 + 10 * kSecond, "h264", 320, 240};
+  REQUIRE(store.catalog()
+              .begin_segment(recording, [](int64_t) { return std::vector<uint8_t>(72, 0); })
+              .ok());
+  auto busy = plan_export_sources(store.catalog(), {"schoolplein"}, kT0, kT0 + 20 * kSecond);
+  REQUIRE_FALSE(busy.ok());
+  CHECK(busy.error().kind == ErrorKind::kFailedPrecondition);
+  CHECK(busy.error().message.find("still recording") != std::string::npos);
+  CHECK(plan_export_sources(store.catalog(), {"gang"}, kT0, kT0 + kSecond).error().kind ==
+        ErrorKind::kNotFound);
+  CHECK_FALSE(plan_export_sources(store.catalog(), {"schoolplein"}, kT0, kT0).ok());
+}
+
+}  // namespace
+}  // namespace yardwatch::recorder
