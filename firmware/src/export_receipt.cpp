@@ -273,7 +273,9 @@ Status write_receipt_pdf(const std::filesystem::path& path, const format::Manife
       int height = 0;
       pango_layout_get_size(layout.get(), &width, &height);
       const double block = static_cast<double>(height) / PANGO_SCALE;
-      if (y + space_before + block > kPageHeight - kMargin) {
+      // A heading is kept with what follows it (the signature block needs about 150 pt).
+      const double keep_with_next = item.kind == Kind::kHeading ? 150.0 : 0.0;
+      if (y + space_before + block + keep_with_next > kPageHeight - kMargin) {
         cairo_show_page(cr.get());
         y = kMargin;
       } else {
@@ -281,8 +283,8 @@ Status write_receipt_pdf(const std::filesystem::path& path, const format::Manife
       }
       if (item.kind == Kind::kSignature) {
         cairo_set_line_width(cr.get(), 0.6);
-        cairo_move_to(cr.get(), kMargin, y);
-        cairo_line_to(cr.get(), kPageWidth - kMargin, y);
+        cairo_move_to(cr.get(), kMargin, y - 3);
+        cairo_line_to(cr.get(), kPageWidth - kMargin, y - 3);
         cairo_stroke(cr.get());
       }
       cairo_move_to(cr.get(), kMargin, y);
