@@ -183,7 +183,7 @@ struct Fixture {
   }
 };
 
-TEST_CASE("R5: a viewer, an admin and a privacy officer cannot export; each refusal is audited",
+TEST_CASE("R5: a viewer, an admin and a privacy officer cannot export, and each refusal is audited",
           "[exports]") {
   Fixture f;
   hal::DirectoryMedia media(f.stick, "stick");
@@ -209,7 +209,7 @@ TEST_CASE("R5: a viewer, an admin and a privacy officer cannot export; each refu
 
 TEST_CASE(
     "R5: a director cannot export without a case, a legal basis, a recipient or a strong "
-    "passphrase; each refusal is audited and leaves nothing on the medium",
+    "passphrase, and each refusal is audited and leaves nothing on the medium",
     "[exports]") {
   Fixture f;
   hal::DirectoryMedia media(f.stick, "stick");

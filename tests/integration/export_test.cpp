@@ -258,7 +258,7 @@ TEST_CASE("R5: a police export of two cameras with a gap verifies, plays and kee
 }
 
 TEST_CASE(
-    "R5: a viewer cannot export, nor a director without a legal basis or a case; every "
+    "R5: a viewer cannot export, nor a director without a legal basis or a case, and every "
     "attempt is audited",
     "[integration][export]") {
   TempDir work("yw-export-roles");

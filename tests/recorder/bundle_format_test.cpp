@@ -129,7 +129,7 @@ TEST_CASE("an encrypted file decrypts only as its own entry of its own export", 
   CHECK(key_check(keys_for("correct horse battery staple")) == key_check(keys));
 }
 
-TEST_CASE("passphrases: first line of the file, 12 to 1024 bytes; Argon2id limits enforced",
+TEST_CASE("passphrases: first line of the file, 12 to 1024 bytes, Argon2id limits enforced",
           "[bundle_format]") {
   CHECK(passphrase_from_file_text("vier woorden als zin\r\nrest") == "vier woorden als zin");
   CHECK(passphrase_from_file_text("geen regeleinde") == "geen regeleinde");
