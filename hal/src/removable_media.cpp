@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <vector>
 
 #include "yardwatch/hal/unique_fd.h"
@@ -101,7 +102,10 @@ class DirectoryTarget final : public MediaTarget {
       }
       return media_error(errno, file_path, "create");
     }
-    created_.emplace_back(name);
+    {
+      std::lock_guard lock(mutex_);
+      created_.emplace_back(name);
+    }
     return std::unique_ptr<MediaFile>(std::make_unique<DirectoryFile>(std::move(fd), file_path));
   }
 
@@ -113,7 +117,10 @@ class DirectoryTarget final : public MediaTarget {
                    std::string(to).c_str()) != 0) {
       return media_error(errno, path_ / std::string(to), "rename to");
     }
-    created_.emplace_back(to);
+    {
+      std::lock_guard lock(mutex_);
+      created_.emplace_back(to);
+    }
     return sync();
   }
 
@@ -178,6 +185,7 @@ class DirectoryTarget final : public MediaTarget {
   }
 
   Status remove_all() override {
+    std::lock_guard lock(mutex_);
     Status first_error;
     for (const auto& name : created_) {
       if (::unlinkat(dir_fd_.get(), name.c_str(), 0) != 0 && errno != ENOENT && first_error.ok()) {
@@ -211,6 +219,8 @@ class DirectoryTarget final : public MediaTarget {
   UniqueFd dir_fd_;
   dev_t device_;
   ino_t inode_;
+  // Files of one bundle are written from several threads (one per footage file).
+  std::mutex mutex_;
   std::vector<std::string> created_;
 };
 

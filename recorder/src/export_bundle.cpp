@@ -233,9 +233,13 @@ std::vector<OutputFile> select_files(const CameraScan& scan, size_t camera, int6
         last = i;
       }
     }
-    if (first == fragments.size()) continue;
-    while (first > 0 && !(fragments[first].samples.front().keyframe)) --first;
-    if (!fragments[first].samples.front().keyframe) continue;  // nothing decodable
+    if (first == fragments.size() || [&] {
+          while (first > 0 && !fragments[first].samples.front().keyframe) --first;
+          return !fragments[first].samples.front().keyframe;  // nothing decodable
+        }()) {
+      previous = nullptr;  // a segment left out breaks the chain
+      continue;
+    }
     for (size_t i = first; i <= last; ++i) {
       const FragmentRecord* f = &fragments[i];
       const bool continues =

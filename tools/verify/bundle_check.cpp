@@ -277,25 +277,29 @@ int run_bundle_check(const BundleCheckOptions& options) {
 
   std::printf("police export bundle: %s\n", dir.c_str());
   Report report;
+  auto stop = [&] {
+    std::printf("\nRESULT: FAILED. Do not rely on this bundle.\n");
+    return kExitFailed;
+  };
   // 1. The manifest and its signature.
   const fs::path manifest_path = dir / format::kManifestName;
   const fs::path signature_path = dir / format::kSignatureName;
   auto manifest_text = read_small_file(manifest_path, format::kMaxManifestBytes);
   if (!manifest_text) {
     report.fail("manifest.json", "is missing or unreadable: this is not a complete bundle");
-    return kExitFailed;
+    return stop();
   }
   auto signature = read_small_file(signature_path, format::kSignatureBytes + 1);
   if (!signature) {
     report.fail("manifest.sig",
                 "is missing: the bundle is incomplete (the export did not finish) or the "
                 "signature was removed");
-    return kExitFailed;
+    return stop();
   }
   auto parsed = format::parse_manifest(*manifest_text);
   if (!parsed.ok()) {
     report.fail("manifest.json", parsed.error().message);
-    return kExitFailed;
+    return stop();
   }
   const format::Manifest& m = parsed.value();
   const std::vector<uint8_t> public_key = *format::from_hex(m.device_public_key);
@@ -306,7 +310,7 @@ int run_bundle_check(const BundleCheckOptions& options) {
                 "the signature does not match the manifest: manifest.json was changed or "
                 "manifest.sig is damaged or belongs to another manifest. Nothing in this bundle "
                 "can be trusted.");
-    return kExitFailed;
+    return stop();
   }
   std::printf("signature: valid Ed25519 signature over manifest.json by device key %s\n",
               m.device_fingerprint.c_str());

@@ -47,7 +47,8 @@ class MediaFile {
   [[nodiscard]] virtual uint64_t bytes_written() const = 0;
 };
 
-// A fresh directory on a medium, holding one bundle.
+// A fresh directory on a medium, holding one bundle. Safe to use from several threads, each
+// writing its own files.
 class MediaTarget {
  public:
   virtual ~MediaTarget() = default;
