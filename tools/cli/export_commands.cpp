@@ -183,7 +183,7 @@ int cmd_export_create(const ExportOptions& options) {
   std::printf("%s\n", firmware::receipt_text(manifest, record.manifest_sha256).c_str());
   std::printf(
       "bundle written and verified (read back from the medium): %s\n"
-      "  %llu bytes in %.1f s; the source range is on hold for the case\n"
+      "  %llu bytes in %.1f s\n"
       "  hand over the passphrase separately from the stick; the recipient checks the bundle "
       "with verify.html or:\n"
       "    yardwatch-verify %s --expect-fingerprint \"%s\" --passphrase-file FILE\n",

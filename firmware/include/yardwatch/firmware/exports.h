@@ -2,8 +2,9 @@
 
 // Police exports (R5): the one way footage leaves the appliance. Only a director may export,
 // only with the reference of an official demand (legal basis), a case reference and a named
-// recipient; restricted footage is refused; the exported range is put on hold so the source
-// cannot age out while the case runs. Every attempt — allowed, denied or failed — is audited,
+// recipient. Restricted footage is to be refused and the exported range put on hold so the
+// source cannot age out while the case runs — both wait for issue 4's holds and restrictions
+// (see the TODO in exports.cpp). Every attempt — allowed, denied or failed — is audited,
 // and a completed export records who, what, why, to whom, the bundle id and its manifest hash.
 // The bundle itself is written by recorder/export_bundle (recorder/design/bundle.md).
 
