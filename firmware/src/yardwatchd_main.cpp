@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "yardwatch/firmware/appliance.h"
+#include "yardwatch/firmware/clock_log.h"
 #include "yardwatch/firmware/config.h"
 #include "yardwatch/firmware/services.h"
 #include "yardwatch/firmware/supervisor.h"
@@ -29,6 +30,18 @@
 namespace {
 
 using namespace yardwatch;
+
+// Logs the clock's synchronisation state when it changes (and at start): police bundles state,
+// for each file, whether the clock was synchronised while it was recorded (issue 5).
+void log_clock_state(recorder::Catalog& catalog, const hal::Clock& clock) {
+  auto logged = firmware::record_clock_state(catalog, clock);
+  if (!logged.ok()) {
+    std::fprintf(stderr, "yardwatchd: clock state log: %s\n", logged.error().to_string().c_str());
+  } else if (logged.value()) {
+    std::fprintf(stderr, "yardwatchd: clock is %s\n",
+                 std::string(hal::sync_state_name(clock.sync_state())).c_str());
+  }
+}
 
 constexpr int64_t kCheckpointIntervalUs = 3600'000'000LL;  // R6: a signed head every hour
 constexpr int64_t kPruneIntervalUs = 24 * kCheckpointIntervalUs;
@@ -250,6 +263,7 @@ SessionEnd record(Daemon& daemon) {
     }
   }
   firmware::Services services(*appliance.value());
+  log_clock_state(catalog, clock);
   audit_system(services, "system_start", "{}");
   auto report =
       recorder::recover_data_dir(catalog, appliance.value()->storage(), appliance.value()->keys());
@@ -304,6 +318,7 @@ SessionEnd record(Daemon& daemon) {
       std::fprintf(stderr, "yardwatchd: camera list: %s\n", status.error().to_string().c_str());
     }
     volume_alarms.update(catalog, volume, clock.now_utc_us());
+    log_clock_state(catalog, clock);
     const int64_t now = clock.monotonic_us();
     if (now - last_checkpoint >= kCheckpointIntervalUs) {
       last_checkpoint = now;

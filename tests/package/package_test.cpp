@@ -128,6 +128,13 @@ fs::path chroot_tarball(const std::string& packages) {
     INFO(packed.err);
     REQUIRE(packed.exit_code == 0);
     fs::rename(partial, tarball);
+    // Older chroots (another dependency set) are not needed any more.
+    for (const auto& entry : fs::directory_iterator(dir)) {
+      const std::string name = entry.path().filename().string();
+      if (name.rfind("bookworm-minbase-", 0) == 0 && entry.path() != tarball) {
+        fs::remove(entry.path());
+      }
+    }
   }
   ::flock(lock, LOCK_UN);
   ::close(lock);

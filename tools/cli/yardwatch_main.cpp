@@ -13,6 +13,7 @@
 
 #include "appliance_commands.h"
 #include "audit_commands.h"
+#include "export_commands.h"
 #include "yardwatch/firmware/appliance.h"
 #include "yardwatch/firmware/audit_format.h"
 #include "yardwatch/firmware/cameras.h"
@@ -685,6 +686,7 @@ int main(int argc, char** argv) {
   cli::register_appliance_commands(app, appliance_commands, [&options](CLI::App* command) {
     add_common(command, options, false);
   });
+  auto run_export_command = cli::register_export_commands(app);
 
   try {
     app.parse(argc, argv);
@@ -693,6 +695,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (auto code = cli::run_standalone_appliance_commands(appliance_commands)) return *code;
+    if (auto code = run_export_command()) return *code;
     // Every other command works on an appliance: the command line, the configuration file and
     // the board together say where it is.
     auto resolved = firmware::resolve_appliance(options.arguments);

@@ -6,6 +6,7 @@
 #include "yardwatch/firmware/accounts.h"
 #include "yardwatch/firmware/appliance.h"
 #include "yardwatch/firmware/audit.h"
+#include "yardwatch/firmware/exports.h"
 #include "yardwatch/firmware/footage.h"
 
 namespace yardwatch::firmware {
@@ -14,11 +15,14 @@ struct Services {
   explicit Services(Appliance& appliance)
       : audit(appliance.catalog(), appliance.clock(), appliance.keys()),
         accounts(appliance.catalog(), appliance.clock(), appliance.keys(), audit),
-        footage(appliance.catalog(), appliance.storage(), appliance.keys(), audit) {}
+        footage(appliance.catalog(), appliance.storage(), appliance.keys(), audit),
+        exports(appliance.catalog(), appliance.storage(), appliance.keys(), appliance.clock(),
+                audit) {}
 
   AuditJournal audit;
   AccountService accounts;
   FootageService footage;
+  ExportService exports;
 };
 
 }  // namespace yardwatch::firmware
