@@ -88,6 +88,9 @@ Result<BoardDescription> parse_board_description(std::string_view toml_text,
     auto name = reader.string("leds." + std::string(hal::led_name(led)), led_name_check);
     if (name && !name->empty()) board.leds[led] = *name;
   }
+  reader.table("media");
+  board.media_mount_root = reader.string("media.mount_root", absolute_or_empty).value_or("");
+  board.media_loop_devices = reader.boolean("media.loop_devices").value_or(false);
   reader.table("supervision");
   board.systemd_watchdog = reader.boolean("supervision.systemd_watchdog").value_or(false);
   reader.table("provisioning");

@@ -31,8 +31,28 @@ LoopVolume::LoopVolume(fs::path image, std::string uuid, int size_mib)
 
 LoopVolume::~LoopVolume() {
   if (!mount_point_.empty()) ::umount2(mount_point_.c_str(), MNT_DETACH);
+  if (!attached_.empty()) run_command({"/usr/sbin/losetup", "-d", attached_});
   std::error_code ignored;
   fs::remove(image_, ignored);
+}
+
+std::string LoopVolume::attach() {
+  auto attached = run_command({"/usr/sbin/losetup", "--find", "--show", image_.string()});
+  INFO(attached.err);
+  REQUIRE(attached.exit_code == 0);
+  attached_ = attached.out;
+  while (!attached_.empty() && (attached_.back() == '\n' || attached_.back() == ' ')) {
+    attached_.pop_back();
+  }
+  return attached_;
+}
+
+void LoopVolume::detach() {
+  REQUIRE_FALSE(attached_.empty());
+  auto detached = run_command({"/usr/sbin/losetup", "-d", attached_});
+  INFO(detached.err);
+  REQUIRE(detached.exit_code == 0);
+  attached_.clear();
 }
 
 void LoopVolume::mount(const fs::path& at) {

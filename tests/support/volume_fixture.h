@@ -19,6 +19,10 @@ class LoopVolume {
   LoopVolume(const LoopVolume&) = delete;
   LoopVolume& operator=(const LoopVolume&) = delete;
 
+  // Attaches the image to a loop device without mounting it (a stick plugged in) and returns the
+  // device; detach() pulls it out again.
+  std::string attach();
+  void detach();
   // mount -o loop,errors=remount-ro IMAGE AT (creates AT).
   void mount(const std::filesystem::path& at);
   // Detaches it from the namespace (umount -l): open files keep the filesystem alive, as when
@@ -38,6 +42,7 @@ class LoopVolume {
   std::filesystem::path image_;
   std::string uuid_;
   std::filesystem::path mount_point_;
+  std::string attached_;
 };
 
 // Whether this process may mount filesystems (root); the message says what to do if not.

@@ -148,7 +148,88 @@ int cmd_factory_reset(const ApplianceCommands& commands,
   return 0;
 }
 
+int cmd_media_list(const ApplianceCommands& commands, const firmware::ResolvedAppliance& resolved) {
+  hal::UsbMedia media(media_options(resolved));
+  auto list = media.list();
+  if (!list.ok()) return fail(list.error());
+  if (commands.json) {
+    json sticks = json::array();
+    for (const auto& stick : list.value()) {
+      sticks.push_back(
+          json{{"id", stick.id},
+               {"label", stick.label},
+               {"mounted", !stick.root.empty()},
+               {"mount_point", stick.root.empty() ? json(nullptr) : json(stick.root)},
+               {"free_bytes", stick.root.empty() ? json(nullptr) : json(stick.free_bytes)},
+               {"total_bytes", stick.total_bytes}});
+    }
+    std::cout << json{{"media", sticks}}.dump(2) << "\n";
+    return 0;
+  }
+  if (list.value().empty()) std::printf("no USB stick found\n");
+  for (const auto& stick : list.value()) {
+    std::printf(
+        "%-44s %s  %s\n", stick.id.c_str(), stick.label.c_str(),
+        stick.root.empty() ? "(not mounted)" : ("mounted at " + stick.root.string()).c_str());
+  }
+  return 0;
+}
+
+int cmd_media_mount(const ApplianceCommands& commands,
+                    const firmware::ResolvedAppliance& resolved) {
+  hal::UsbMedia media(media_options(resolved));
+  auto mounted = media.mount(commands.media_id);
+  if (!mounted.ok()) return fail(mounted.error());
+  std::printf(
+      "%s mounted at %s (nosuid,nodev,noexec); export to it with\n"
+      "  yardwatch export create --media %s --out NAME …\n"
+      "and eject it with `yardwatch media eject --media %s` before pulling it out\n",
+      commands.media_id.c_str(), mounted.value().c_str(), commands.media_id.c_str(),
+      commands.media_id.c_str());
+  return 0;
+}
+
+int cmd_media_eject(const ApplianceCommands& commands,
+                    const firmware::ResolvedAppliance& resolved) {
+  hal::UsbMedia media(media_options(resolved));
+  auto ejected = media.eject(commands.media_id);
+  if (!ejected.ok()) return fail(ejected.error());
+  if (!ejected.value().was_mounted) {
+    std::printf("%s was not mounted\n", commands.media_id.c_str());
+  } else if (!ejected.value().device_present) {
+    std::printf(
+        "%s had been pulled out before it was ejected: what was written last may be "
+        "missing; check the bundle with yardwatch-verify\n",
+        commands.media_id.c_str());
+    return 1;
+  } else {
+    std::printf("%s synced and unmounted: it can be pulled out\n", commands.media_id.c_str());
+  }
+  return 0;
+}
+
 }  // namespace
+
+hal::UsbMediaOptions media_options(const firmware::ResolvedAppliance& resolved) {
+  hal::UsbMediaOptions options;
+  if (!resolved.board.media_mount_root.empty()) {
+    options.mount_root = resolved.board.media_mount_root;
+  } else {
+    fs::path data = fs::absolute(resolved.options.data_dir).lexically_normal();
+    if (!data.has_filename()) data = data.parent_path();
+    options.mount_root = data.parent_path() / (data.filename().string() + ".media");
+  }
+  if (resolved.board.media_loop_devices) {
+    options.eligible = [](const hal::BlockDeviceInfo& device) {
+      return hal::is_usb_stick(device) || (device.loop_file && !device.filesystem.empty());
+    };
+  }
+  if (const passwd* user = ::getpwnam(kServiceUser); user != nullptr) {
+    options.owner_uid = user->pw_uid;
+    options.owner_gid = user->pw_gid;
+  }
+  return options;
+}
 
 void register_appliance_commands(CLI::App& app, ApplianceCommands& commands,
                                  const std::function<void(CLI::App*)>& add_common) {
@@ -178,6 +259,22 @@ void register_appliance_commands(CLI::App& app, ApplianceCommands& commands,
   add_common(commands.smart_check);
   commands.smart_check->add_option("--out", commands.out, "report file (default: the board's)");
 
+  auto* media = app.add_subcommand("media", "USB sticks for police bundles");
+  media->require_subcommand(1);
+  commands.media_list = media->add_subcommand("list", "the USB sticks present");
+  add_common(commands.media_list);
+  commands.media_list->add_flag("--json", commands.json, "machine-readable output");
+  commands.media_mount =
+      media->add_subcommand("mount", "mount a stick nosuid,nodev,noexec for an export (root)");
+  add_common(commands.media_mount);
+  commands.media_mount->add_option("--media", commands.media_id, "id from `media list`")
+      ->required();
+  commands.media_eject =
+      media->add_subcommand("eject", "sync and unmount a stick so it can be pulled out (root)");
+  add_common(commands.media_eject);
+  commands.media_eject->add_option("--media", commands.media_id, "id from `media list`")
+      ->required();
+
   commands.factory_reset = app.add_subcommand(
       "factory-reset", "destroy all device keys: every recording becomes unreadable");
   add_common(commands.factory_reset);
@@ -196,11 +293,15 @@ std::optional<int> run_appliance_commands(const ApplianceCommands& commands,
   if (commands.config_set->parsed()) return cmd_config_set(commands, resolved);
   if (commands.smart_check->parsed()) return cmd_smart_check(commands, resolved);
   if (commands.factory_reset->parsed()) return cmd_factory_reset(commands, resolved);
+  if (commands.media_list->parsed()) return cmd_media_list(commands, resolved);
+  if (commands.media_mount->parsed()) return cmd_media_mount(commands, resolved);
+  if (commands.media_eject->parsed()) return cmd_media_eject(commands, resolved);
   return std::nullopt;
 }
 
 bool keeps_root(const ApplianceCommands& commands) {
-  return commands.smart_check->parsed() || commands.factory_reset->parsed();
+  return commands.smart_check->parsed() || commands.factory_reset->parsed() ||
+         commands.media_mount->parsed() || commands.media_eject->parsed();
 }
 
 Status drop_to_service_user(const firmware::ApplianceOptions& options) {

@@ -1,8 +1,9 @@
 #pragma once
 
-// The appliance's own commands: `config check|set`, `firewall render`, `smart-check` and
-// `factory-reset` (tools/cli/README.md), and the switch to the `yardwatch` service user that
-// every command touching the data makes when run as root on an installed appliance.
+// The appliance's own commands: `config check|set`, `firewall render`, `smart-check`,
+// `media list|mount|eject` and `factory-reset` (tools/cli/README.md), and the switch to the
+// `yardwatch` service user that every command touching the data makes when run as root on an
+// installed appliance.
 
 #include <CLI/CLI.hpp>
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include <string>
 
 #include "yardwatch/firmware/appliance.h"
+#include "yardwatch/hal/usb_media.h"
 
 namespace yardwatch::cli {
 
@@ -20,9 +22,13 @@ struct ApplianceCommands {
   CLI::App* firewall_render = nullptr;
   CLI::App* smart_check = nullptr;
   CLI::App* factory_reset = nullptr;
+  CLI::App* media_list = nullptr;
+  CLI::App* media_mount = nullptr;
+  CLI::App* media_eject = nullptr;
 
   std::filesystem::path config_file;  // config check, firewall render
   std::filesystem::path out;          // firewall render, smart-check
+  std::string media_id;
   std::string key;
   std::string value;
   bool confirmed = false;
@@ -40,8 +46,12 @@ std::optional<int> run_standalone_appliance_commands(const ApplianceCommands& co
 std::optional<int> run_appliance_commands(const ApplianceCommands& commands,
                                           const firmware::ResolvedAppliance& resolved);
 
+// The board's USB sticks (hal::UsbMedia): its mount root (default "<data>.media"), loop devices
+// as sticks on host-sim, and vfat/exfat sticks owned by the service user when there is one.
+hal::UsbMediaOptions media_options(const firmware::ResolvedAppliance& resolved);
+
 // Whether the parsed command must keep root (factory-reset clears the TPM; smart-check reads
-// the raw disk); every other command drops to the service user first.
+// the raw disk; media mount/eject mount); every other command drops to the service user first.
 bool keeps_root(const ApplianceCommands& commands);
 
 // Run as root on a board other than host-sim, with a `yardwatch` system user present: switch to

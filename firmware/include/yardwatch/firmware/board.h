@@ -40,6 +40,12 @@ struct BoardDescription {
   std::filesystem::path leds_root;
   std::map<hal::Led, std::string> leds;
 
+  // USB sticks for police bundles: where `yardwatch media mount` mounts them (empty:
+  // "<data>.media" beside the data directory), and whether loop devices backed by a file count
+  // as sticks (host-sim: simulated sticks for development and tests).
+  std::filesystem::path media_mount_root;
+  bool media_loop_devices = false;
+
   bool systemd_watchdog = false;     // sd_notify READY/WATCHDOG (the unit sets WatchdogSec=)
   std::filesystem::path label_file;  // provisioning label; empty: <data>.label
 };
