@@ -6,7 +6,10 @@
 #include "yardwatch/firmware/accounts.h"
 #include "yardwatch/firmware/appliance.h"
 #include "yardwatch/firmware/audit.h"
+#include "yardwatch/firmware/cameras.h"
 #include "yardwatch/firmware/footage.h"
+#include "yardwatch/firmware/sessions.h"
+#include "yardwatch/firmware/viewing.h"
 
 namespace yardwatch::firmware {
 
@@ -14,11 +17,17 @@ struct Services {
   explicit Services(Appliance& appliance)
       : audit(appliance.catalog(), appliance.clock(), appliance.keys()),
         accounts(appliance.catalog(), appliance.clock(), appliance.keys(), audit),
-        footage(appliance.catalog(), appliance.storage(), appliance.keys(), audit) {}
+        footage(appliance.catalog(), appliance.storage(), appliance.keys(), audit),
+        sessions(appliance.catalog(), appliance.clock()),
+        cameras(appliance.catalog(), appliance.clock(), audit),
+        viewing(appliance.catalog(), appliance.clock(), audit, footage) {}
 
   AuditJournal audit;
   AccountService accounts;
   FootageService footage;
+  SessionStore sessions;
+  CameraService cameras;
+  ViewingService viewing;
 };
 
 }  // namespace yardwatch::firmware
