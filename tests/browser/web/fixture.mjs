@@ -144,7 +144,7 @@ export class Appliance {
 
   // A personal account made at the console with a temporary password (as an admin would).
   addAccount(name, role, cameras = []) {
-    const temporary = `Temporary-${Math.random().toString(36).slice(2, 10)}-pw`;
+    const temporary = `Temporary-${String(Math.random()).slice(2, 12)}-pw`;
     const args = ['user', 'add', '--name', name, '--role', role, '--password-stdin'];
     if (cameras.length) args.push('--cameras', cameras.join(','));
     this.cli(args, `${temporary}\n`);

@@ -70,13 +70,20 @@ async function signIn(page, name, password, code = '') {
 }
 
 async function waitForDashboard(page) {
-  await page.waitForSelector('#nav a[href="#/dashboard"]');
-  await page.waitForSelector('#cameras-heading');
+  try {
+    await page.waitForSelector('#nav a[href="#/dashboard"]');
+    await page.waitForSelector('#cameras-heading');
+  } catch (error) {
+    // Say what the page showed instead.
+    await page.screenshot({ path: screenshotPath(`failure-${Date.now()}`), fullPage: true });
+    const shown = await page.locator('body').innerText();
+    throw new Error(`${error.message}\nthe page shows: ${shown.slice(0, 600)}`);
+  }
 }
 
 // A new account's first steps: its own password, then TOTP where the role needs it.
 async function firstSteps(page, name, temporary, { screenshots = false } = {}) {
-  const password = `own-password-${Math.random().toString(36).slice(2, 8)}`;
+  const password = `own-password-${String(Math.random()).slice(2, 10)}`;
   await page.waitForSelector('input[name=new-password-again]');
   if (screenshots) await shotBothLanguages(page, 'password-first', () => page.waitForSelector('input[name=new-password-again]'));
   await page.fill('input[name=password]', temporary);
