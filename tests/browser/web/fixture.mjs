@@ -105,12 +105,12 @@ export class Appliance {
     return JSON.parse(this.cli([...args, '--json']));
   }
 
-  async start({ cameras = 2, segmentSeconds = 4, env = {} } = {}) {
+  async start({ cameras = 2, segmentSeconds = 4, env = {}, width = 640, height = 360, bitrate = 600, gop = 25 } = {}) {
     const init = this.cli(['init']);
     this.setupCode = /one-time setup code: (\S+)/.exec(init)[1];
     const rtspPort = await freePort();
     const camsim = spawn(bin.camsim, ['--port', String(rtspPort), '--cameras', String(cameras), '--codec', 'h264',
-      '--width', '640', '--height', '360', '--fps', '25', '--bitrate', '600', '--gop', '25'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      '--width', String(width), '--height', String(height), '--fps', '25', '--bitrate', String(bitrate), '--gop', String(gop)], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.processes.push(camsim);
     await waitFor('camsim', () => new Promise((resolve) => {
       camsim.stdout.once('data', (chunk) => resolve(String(chunk).includes('serving')));
