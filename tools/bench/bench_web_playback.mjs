@@ -25,6 +25,9 @@ try {
   // Recording: the past days first (segments of a camera never go back in time), then today.
   const first = daysBack.length ? { YARDWATCH_SIM_NOW: new Date(Date.now() - daysBack[0] * 86400e3).toISOString() } : {};
   await appliance.start({ cameras: 1, segmentSeconds: 60, width: 1280, height: 720, bitrate: 2000, gop: 50, env: first });
+  appliance.cli(['setting', 'set', 'policy.require_totp', '0']);
+  appliance.cli(['user', 'add', '--name', 'bench-director', '--role', 'director', '--password-stdin'], 'temporary-password-1\n');
+  appliance.cli(['user', 'passwd', '--user', 'bench-director'], 'temporary-password-1\ntime-to-first-frame-1\n');
   for (let i = 0; i < daysBack.length; i += 1) {
     if (i > 0) {
       await appliance.stopDaemon();
@@ -37,16 +40,13 @@ try {
   await appliance.startDaemon(60);
   process.stderr.write(`recording ${todaySeconds} s today…\n`);
   await sleep(todaySeconds * 1000);
-  appliance.cli(['setting', 'set', 'policy.require_totp', '0']);
-  appliance.cli(['user', 'add', '--name', 'bench-director', '--role', 'director', '--password-stdin'], 'temporary-password-1\n');
-  appliance.cli(['user', 'passwd', '--user', 'bench-director'], 'temporary-password-1\nbench-director-password\n');
   const segments = appliance.cliJson(['segments', '--camera', 'cam1']).segments;
 
   ({ browser } = await launchBrowser());
   const page = await newPage(browser, problems);
   await page.goto(`${appliance.origin}/`);
   await page.fill('input[name=username]', 'bench-director');
-  await page.fill('input[name=password]', 'bench-director-password');
+  await page.fill('input[name=password]', 'time-to-first-frame-1');
   await page.click('button[type=submit]');
   await page.waitForSelector('#cameras-heading');
   const cameraId = appliance.cliJson(['camera', 'list']).cameras[0].id;
