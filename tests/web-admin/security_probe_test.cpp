@@ -337,6 +337,22 @@ TEST_CASE("bodies larger than a route accepts get 413 before they are read", "[w
   auto health = web.request("GET", "/healthz", {});
   REQUIRE(health);
   CHECK(health->status == 200);
+  // A request line or a header beyond 8 KiB, or too many headers, is refused.
+  auto long_line =
+      web.request("GET", "/api/v1/status?x=" + std::string(9000, 'a'), web.headers("admin"));
+  if (long_line) CHECK(long_line->status >= 400);
+  auto long_header = web.headers("admin");
+  long_header.emplace("X-Filler", std::string(9000, 'b'));
+  auto refused_header = web.request("GET", "/api/v1/status", long_header);
+  if (refused_header) CHECK(refused_header->status >= 400);
+  auto many = web.headers("admin");
+  for (int i = 0; i < 80; ++i) many.emplace("X-Filler-" + std::to_string(i), "1");
+  auto too_many = web.request("GET", "/api/v1/status", many);
+  REQUIRE(too_many);
+  CHECK(too_many->status == 431);
+  auto still_fine = web.request("GET", "/api/v1/status", web.headers("admin"));
+  REQUIRE(still_fine);
+  CHECK(still_fine->status == 200);
   // Deeply nested JSON within the size limit is refused by the parser's depth limit.
   auto deep = web.request("POST", "/api/v1/session", {{"Origin", web.origin()}},
                           std::string(100, '[') + std::string(100, ']'));

@@ -7,11 +7,23 @@ export function setCsrfToken(token) {
   csrfToken = token || '';
 }
 
+import { has, t } from './i18n.js';
+
+// The appliance's messages are in English; the common ones are shown in the page's language.
+function translated(code, message) {
+  const wait = /try again in (\d+) s/.exec(message || '');
+  if (code === 'sign_in_failed' && wait) return t('error.throttled', { seconds: wait[1] });
+  // A refusal with a reason of its own (rule R1 for a camera zone, say) keeps that reason.
+  if (code === 'forbidden' && !/^permission denied/.test(message || '')) return message;
+  return has(`error.${code}`) ? t(`error.${code}`) : message;
+}
+
 export class ApiError extends Error {
   constructor(status, code, message) {
-    super(message);
+    super(translated(code, message));
     this.status = status;
     this.code = code;
+    this.detail = message;
   }
 }
 
