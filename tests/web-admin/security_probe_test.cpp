@@ -514,7 +514,7 @@ TEST_CASE("every response carries the security headers, and the session cookie i
 }
 
 TEST_CASE("metrics need an admin and hold no personal data", "[web]") {
-  WebFixture web;
+  WebFixture web(/*with_redirect=*/false, /*with_metrics=*/true);
   auto anonymous = web.request("GET", "/metrics", {});
   REQUIRE(anonymous);
   CHECK(anonymous->status == 401);

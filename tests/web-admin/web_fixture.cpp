@@ -27,7 +27,7 @@ int64_t add_segment_row(recorder::Catalog& catalog, int64_t camera_id, int64_t s
 
 }  // namespace
 
-WebFixture::WebFixture(bool with_redirect) {
+WebFixture::WebFixture(bool with_redirect, bool with_metrics) {
   firmware::ApplianceOptions options;
   options.data_dir = dir / "data";
   options.key_dir = dir / "keys";
@@ -76,6 +76,7 @@ WebFixture::WebFixture(bool with_redirect) {
   web_admin::ServerOptions server_options;
   server_options.listen = {"127.0.0.1", 0};
   if (with_redirect) server_options.redirect = web_admin::Endpoint{"127.0.0.1", 0};
+  if (with_metrics) server_options.metrics = web_admin::Endpoint{"127.0.0.1", 0};
   const auto files = firmware::tls_files(app.key_dir());
   server_options.certificate = files.certificate;
   server_options.private_key = files.private_key;

@@ -23,7 +23,7 @@ struct WebSession {
 
 class WebFixture {
  public:
-  explicit WebFixture(bool with_redirect = false);
+  explicit WebFixture(bool with_redirect = false, bool with_metrics = false);
   ~WebFixture();
 
   std::unique_ptr<httplib::SSLClient> client() const;
