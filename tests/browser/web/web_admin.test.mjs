@@ -197,9 +197,42 @@ test('a director signs in with TOTP, gives a purpose and recorded footage plays;
   const segmentsRead = await apiJson(page, 'GET', '/api/v1/audit?action=view_recorded&actor=directeur');
   assert.ok(segmentsRead.json.entries.some((e) => e.purpose === purpose && e.outcome === 'allowed'),
     'each segment read is audited with the purpose');
-  // Speed works on the same viewing.
+  // Speed and seek work on the same viewing: back to the first second of the day's footage.
   await page.selectOption('.controls select', '2');
   assert.equal(await page.evaluate(() => document.querySelector('video').playbackRate), 2);
+  const first = appliance.segments('cam1')[0];
+  const dayStart = Date.parse(`${new Date(first.start_utc_us / 1000).toISOString().slice(0, 10)}T00:00:00Z`) * 1000;
+  const target = Math.ceil((first.start_utc_us - dayStart) / 1e6) + 1;
+  await page.evaluate((value) => {
+    const seek = document.querySelector('.controls input[type=range]');
+    seek.value = String(value);
+    seek.dispatchEvent(new Event('change'));
+  }, target);
+  await page.waitForFunction((value) => {
+    const video = document.querySelector('video');
+    return Math.abs(video.currentTime - value) < 3 && !video.paused;
+  }, target, { timeout: 10000 }).catch(async (error) => {
+    const state = await page.evaluate(() => {
+      const video = document.querySelector('video');
+      const ranges = [];
+      for (let i = 0; i < video.buffered.length; i += 1) ranges.push([video.buffered.start(i), video.buffered.end(i)]);
+      return { time: video.currentTime, paused: video.paused, ready: video.readyState, ranges };
+    });
+    throw new Error(`${error.message}: seek target ${target}, ${JSON.stringify(state)}`);
+  });
+  // Playback runs on across the seams between the 4-s segments (the next one is fetched ahead).
+  const seam = (first.end_utc_us - dayStart) / 1e6;
+  try {
+    await page.waitForFunction((t) => document.querySelector('video').currentTime > t + 1, seam, { timeout: 20000 });
+  } catch (error) {
+    const state = await page.evaluate(() => {
+      const video = document.querySelector('video');
+      const ranges = [];
+      for (let i = 0; i < video.buffered.length; i += 1) ranges.push([video.buffered.start(i), video.buffered.end(i)]);
+      return { time: video.currentTime, paused: video.paused, ready: video.readyState, ranges, error: video.error && video.error.message };
+    });
+    throw new Error(`${error.message}: target ${target}, ${JSON.stringify(state)}`);
+  }
   open.directeur = page;
   assertNoProblems();
 });

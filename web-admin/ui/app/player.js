@@ -33,6 +33,18 @@ export class RecordedPlayer {
     this.loading = null;
     this.closed = false;
     this.onTimeUpdate = () => this.prefetch();
+    // A gap in the footage (the camera was off) or the seam between two segments: jump to the
+    // next footage that is already buffered rather than stall.
+    this.onWaiting = () => {
+      const ranges = this.video.buffered;
+      for (let i = 0; i < ranges.length; i += 1) {
+        if (ranges.start(i) > this.video.currentTime) {
+          this.video.currentTime = ranges.start(i);
+          return;
+        }
+      }
+      this.prefetch(true);
+    };
   }
 
   // Media time (seconds) of a wall-clock time (UTC µs) and back.
@@ -57,6 +69,7 @@ export class RecordedPlayer {
     const start = Math.max(this.toMedia(Math.max(atUtcUs, first.start_us)), this.bufferedStart());
     this.video.currentTime = start;
     this.video.addEventListener('timeupdate', this.onTimeUpdate);
+    this.video.addEventListener('waiting', this.onWaiting);
     await this.video.play();
   }
 
@@ -84,11 +97,11 @@ export class RecordedPlayer {
     await append(this.buffer, bytes);
   }
 
-  async prefetch() {
+  async prefetch(stalled = false) {
     if (this.closed || this.loading || !this.buffer) return;
     const now = this.toUtc(this.video.currentTime);
     const next = this.viewing.segments.find((s) => s.start_us >= now - 1e6 && !this.loaded.has(s.id));
-    if (!next || this.toMedia(next.start_us) - this.video.currentTime > 8) return;
+    if (!next || (!stalled && this.toMedia(next.start_us) - this.video.currentTime > 8)) return;
     this.loading = this.load(next)
       .catch((error) => console.warn('segment', next.id, error))
       .finally(() => {
@@ -107,6 +120,7 @@ export class RecordedPlayer {
   close() {
     this.closed = true;
     this.video.removeEventListener('timeupdate', this.onTimeUpdate);
+    this.video.removeEventListener('waiting', this.onWaiting);
     this.video.pause();
     this.video.removeAttribute('src');
     this.video.load();
