@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
+#include <stdexcept>
 
 #include "web_fixture.h"
 #include "yardwatch/firmware/audit.h"
@@ -527,4 +528,33 @@ TEST_CASE("metrics need an admin and hold no personal data", "[web]") {
                                "cam2", "127.0.0.1", "rtsp://"}) {
     CHECK(metrics->body.find(personal) == std::string::npos);
   }
+}
+
+TEST_CASE("an exception in a handler becomes a plain 500 and the server carries on", "[web]") {
+  WebFixture web;
+  web.server->add_route_for_testing(
+      {web_admin::Method::kGet, "/api/v1/test/throw", Access::signed_in(), 0,
+       [](web_admin::Request&) -> web_admin::Reply {
+         throw std::runtime_error("secret detail: /var/lib/yardwatch/catalog.db");
+       },
+       "throws"});
+  web.server->add_route_for_testing({web_admin::Method::kGet, "/api/v1/test/throw-int",
+                                     Access::signed_in(), 0,
+                                     [](web_admin::Request&) -> web_admin::Reply { throw 42; },
+                                     "throws something that is not an exception"});
+  for (const char* path : {"/api/v1/test/throw", "/api/v1/test/throw-int"}) {
+    INFO(path);
+    auto response = web.request("GET", path, web.headers("director"));
+    REQUIRE(response);
+    CHECK(response->status == 500);
+    CHECK(error_code(response->body) == "internal");
+    CHECK(response->body.find("secret") == std::string::npos);
+    CHECK(response->get_header_value("X-Content-Type-Options") == "nosniff");
+  }
+  auto still = web.request("GET", "/api/v1/status", web.headers("director"));
+  REQUIRE(still);
+  CHECK(still->status == 200);
+  auto metrics = web.request("GET", "/metrics", web.headers("admin"));
+  REQUIRE(metrics);
+  CHECK(metrics->body.find("yardwatch_http_handler_exceptions_total 2") != std::string::npos);
 }

@@ -82,6 +82,8 @@ class WebServer {
   [[nodiscard]] int redirect_port() const { return redirect_port_; }
   [[nodiscard]] int metrics_port() const { return metrics_port_; }
   [[nodiscard]] const Router& router() const { return router_; }
+  // Tests only: an extra route (before start()), e.g. one whose handler throws.
+  void add_route_for_testing(Route route) { router_.add(std::move(route)); }
 
  private:
   WebServer(firmware::Appliance& appliance, firmware::Services& services, ServerOptions options);
