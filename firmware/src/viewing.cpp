@@ -258,6 +258,36 @@ Result<std::optional<recorder::LiveFragment>> ViewingService::live_next(
   return live_->feed(viewing.camera_id)->next_after(after, clock_.monotonic_us(), wait);
 }
 
+Result<std::vector<uint8_t>> ViewingService::preview(const Principal& principal, int64_t camera_id,
+                                                     std::chrono::milliseconds wait) {
+  AuditEvent event;
+  event.action = "camera_preview";
+  event.object_type = "camera";
+  event.object_id = std::to_string(camera_id);
+  event.purpose = "setup preview";
+  auto camera = catalog_.camera_by_id(camera_id);
+  if (camera.ok()) event.camera = camera.value().spec.name;
+  YW_TRY(authorize(audit_, principal, Permission::kManageCameras, camera_id, event));
+  if (!camera.ok() || camera.value().removed_utc_us) {
+    return make_error(ErrorKind::kNotFound, "no camera with id " + std::to_string(camera_id));
+  }
+  if (live_ == nullptr) {
+    return make_error(ErrorKind::kUnavailable, "previews need the recorder (yardwatchd)");
+  }
+  auto feed = live_->feed(camera_id);
+  const int64_t now = clock_.monotonic_us();
+  auto init = feed->init(now);
+  auto fragment = feed->next_after(0, now, wait);
+  if (!init || !fragment || fragment->track_generation != init->track_generation) {
+    return make_error(ErrorKind::kUnavailable,
+                      "no picture from this camera yet; it is connecting or off-line");
+  }
+  std::vector<uint8_t> mp4(init->bytes->begin(), init->bytes->end());
+  mp4.insert(mp4.end(), fragment->bytes->begin(), fragment->bytes->end());
+  YW_TRY(audit_.append(principal.actor(), event));
+  return mp4;
+}
+
 size_t ViewingService::open_count() {
   std::lock_guard lock(mutex_);
   return viewings_.size();

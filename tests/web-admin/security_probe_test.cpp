@@ -61,6 +61,7 @@ const std::map<std::string, std::set<std::string>>& expected_roles() {
       {R"(PUT /api/v1/cameras/(\d{1,18}))", admin},
       {R"(DELETE /api/v1/cameras/(\d{1,18}))", admin},
       {R"(GET /api/v1/cameras/(\d{1,18})/timeline)", {"director", "viewer"}},
+      {R"(GET /api/v1/cameras/(\d{1,18})/preview)", admin},
       {"POST /api/v1/viewings", {"admin", "director", "viewer"}},
       {"GET /api/v1/viewings/([0-9a-f]{32})", {"admin", "director", "viewer"}},
       {"DELETE /api/v1/viewings/([0-9a-f]{32})", {"admin", "director", "viewer"}},

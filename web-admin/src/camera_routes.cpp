@@ -110,6 +110,18 @@ void add_camera_routes(Router& router, WebContext& context) {
               },
               "stops recording a camera; its footage ages out as usual"});
 
+  router.add({Method::kGet, std::string("/api/v1/cameras/") + kId + "/preview",
+              Access::any_of({Permission::kManageCameras}), 0,
+              [&context](Request& request) {
+                auto id = id_param(request.params[0]);
+                if (!id.ok()) return error_reply(id.error());
+                auto mp4 = context.services.viewing.preview(*request.principal, id.value(),
+                                                            std::chrono::milliseconds(3000));
+                if (!mp4.ok()) return error_reply(mp4.error());
+                return bytes_reply("video/mp4", std::string(mp4->begin(), mp4->end()));
+              },
+              "a recent picture for the admin's dashboard (setup preview), audited"});
+
   router.add({Method::kGet, std::string("/api/v1/cameras/") + kId + "/timeline",
               Access::any_of({Permission::kViewRecorded}), 0,
               [&context](Request& request) {

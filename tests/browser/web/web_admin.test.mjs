@@ -151,6 +151,13 @@ test('first run: the one-time setup code creates the first admin, who then sets 
   const admin = accounts.find((a) => a.name === 'ict-beheer');
   assert.equal(admin.role, 'admin');
   assert.equal(admin.totp, true);
+  // The admin's overview shows a recent picture of each camera (setup preview), audited.
+  await page.waitForFunction(() => {
+    const figures = [...document.querySelectorAll('.still-figure')];
+    return figures.length === 2 && figures.every((f) => f.dataset.loaded === 'true');
+  }, null, { timeout: 20000 });
+  const previews = appliance.cliJson(['audit', 'list', '--action', 'camera_preview']).entries;
+  assert.ok(previews.some((e) => e.actor === 'ict-beheer' && e.outcome === 'allowed'));
   open['ict-beheer'] = page;
   assertNoProblems();
 });

@@ -1,9 +1,30 @@
 // The dashboard: per camera the recording state, footage kept and retention; storage; alarms;
 // overdue holds. What a director sees first: calm, with problems at the top.
-import { api } from '/ui/public/js/api.js';
+import { api, fetchBytes } from '/ui/public/js/api.js';
 import { formatBytes, h, replace } from '/ui/public/js/dom.js';
 import { formatTime, has, t } from '/ui/public/js/i18n.js';
 import { can } from './main.js';
+
+function stillOf(camera) {
+  const video = h('video', { class: 'still', muted: true, playsinline: true, preload: 'auto', 'aria-label': t('dashboard.preview_label', { name: camera.name }) });
+  video.muted = true;
+  const note = h('p', { class: 'hint' }, t('dashboard.preview_loading'));
+  const figure = h('figure', { class: 'still-figure' }, video, h('figcaption', {}, note));
+  fetchBytes(`/api/v1/cameras/${camera.id}/preview`)
+    .then((response) => response.blob())
+    .then((blob) => {
+      video.src = URL.createObjectURL(blob);
+      video.addEventListener('loadeddata', () => {
+        note.textContent = t('dashboard.preview_caption');
+        figure.dataset.loaded = 'true';
+      }, { once: true });
+    })
+    .catch(() => {
+      note.textContent = t('dashboard.preview_unavailable');
+      figure.dataset.loaded = 'false';
+    });
+  return figure;
+}
 
 export async function render(main) {
   const status = await api('GET', '/api/v1/status');
@@ -32,10 +53,13 @@ export async function render(main) {
     if (can('view_recorded') || can('live_view')) {
       links.push(h('a', { class: 'button', href: `#/camera/${camera.id}` }, t('dashboard.open_camera', { name: camera.name })));
     }
+    // Admins see a recent picture of each camera: the setup preview of the role matrix (audited).
+    const preview = can('manage_cameras') ? stillOf(camera) : null;
     return h(
       'li',
       { class: 'card camera-card' },
       h('h3', {}, camera.name),
+      preview,
       h('p', { class: `state state-${entry.state}` }, t(`state.${entry.state}`)),
       entry.reason ? h('p', { class: 'hint' }, entry.reason) : null,
       h(

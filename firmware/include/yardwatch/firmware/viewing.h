@@ -110,6 +110,13 @@ class ViewingService {
                                                           uint64_t after,
                                                           std::chrono::milliseconds wait);
 
+  // A recent picture of a camera for the admin's dashboard: the setup preview of DESIGN §6
+  // (kManageCameras, i.e. admins). The live feed's init section and its newest fragment, as one
+  // small fragmented MP4; waits up to `wait` for the feed to start. Every preview is audited
+  // ("camera_preview"). Nothing is read from disk.
+  Result<std::vector<uint8_t>> preview(const Principal& principal, int64_t camera_id,
+                                       std::chrono::milliseconds wait);
+
   [[nodiscard]] size_t open_count();
 
  private:
