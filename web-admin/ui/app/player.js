@@ -31,11 +31,19 @@ export class RecordedPlayer {
     this.base = viewing.from_us;
     this.loaded = new Set();
     this.loading = null;
+    this.appending = Promise.resolve();
     this.closed = false;
     this.onTimeUpdate = () => this.prefetch();
     // A gap in the footage (the camera was off) or the seam between two segments: jump to the
     // next footage that is already buffered rather than stall.
     this.onWaiting = () => {
+      // Footage exists here but is not buffered yet: fetch it rather than skip it.
+      const utc = this.toUtc(this.video.currentTime);
+      const here = this.viewing.segments.find((s) => s.start_us <= utc + 100e3 && utc < s.end_us - 100e3);
+      if (here) {
+        this.load(here).catch((error) => console.warn('segment', here.id, error));
+        return;
+      }
       const ranges = this.video.buffered;
       for (let i = 0; i < ranges.length; i += 1) {
         if (ranges.start(i) > this.video.currentTime) {
@@ -81,8 +89,21 @@ export class RecordedPlayer {
   async load(segment) {
     if (this.loaded.has(segment.id)) return;
     this.loaded.add(segment.id);
-    const response = await fetchBytes(segment.url);
-    const bytes = await response.arrayBuffer();
+    try {
+      const response = await fetchBytes(segment.url);
+      const bytes = await response.arrayBuffer();
+      // One append at a time: timestampOffset and appendBuffer of two segments (a seek while
+      // the next one is being fetched) must not interleave.
+      const appended = this.appending.then(() => this.appendSegment(segment, bytes));
+      this.appending = appended.catch(() => {});
+      await appended;
+    } catch (error) {
+      this.loaded.delete(segment.id);  // may be tried again
+      throw error;
+    }
+  }
+
+  async appendSegment(segment, bytes) {
     if (this.closed) return;
     const init = describeInit(bytes);
     if (!this.buffer) {
