@@ -12,6 +12,7 @@
 #include <string>
 
 #include "audit_commands.h"
+#include "export_commands.h"
 #include "yardwatch/firmware/appliance.h"
 #include "yardwatch/firmware/audit_format.h"
 #include "yardwatch/firmware/cameras.h"
@@ -676,12 +677,15 @@ int main(int argc, char** argv) {
                    "keep this many days (default 730, the 2-year term)")
       ->check(CLI::Range(int64_t{1}, int64_t{36500}));
 
+  auto run_export_command = cli::register_export_commands(app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
     return app.exit(error);
   }
   try {
+    if (auto code = run_export_command()) return *code;
     if (audit_list->parsed() || audit_verify->parsed() || audit_export->parsed() ||
         audit_prune->parsed()) {
       return with_services(options, [&](firmware::Appliance& appliance, firmware::Services&) {

@@ -7,6 +7,7 @@
 #include "yardwatch/firmware/appliance.h"
 #include "yardwatch/firmware/audit.h"
 #include "yardwatch/firmware/cameras.h"
+#include "yardwatch/firmware/exports.h"
 #include "yardwatch/firmware/footage.h"
 #include "yardwatch/firmware/sessions.h"
 #include "yardwatch/firmware/viewing.h"
@@ -18,6 +19,8 @@ struct Services {
       : audit(appliance.catalog(), appliance.clock(), appliance.keys()),
         accounts(appliance.catalog(), appliance.clock(), appliance.keys(), audit),
         footage(appliance.catalog(), appliance.storage(), appliance.keys(), audit),
+        exports(appliance.catalog(), appliance.storage(), appliance.keys(), appliance.clock(),
+                audit),
         sessions(appliance.catalog(), appliance.clock()),
         cameras(appliance.catalog(), appliance.clock(), audit),
         viewing(appliance.catalog(), appliance.clock(), audit, footage) {}
@@ -25,6 +28,7 @@ struct Services {
   AuditJournal audit;
   AccountService accounts;
   FootageService footage;
+  ExportService exports;
   SessionStore sessions;
   CameraService cameras;
   ViewingService viewing;
