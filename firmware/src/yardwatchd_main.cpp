@@ -10,10 +10,12 @@
 #include <cstdio>
 #include <ctime>
 
+#include "verify_page.h"
 #include "yardwatch/firmware/appliance.h"
 #include "yardwatch/firmware/clock_log.h"
 #include "yardwatch/firmware/services.h"
 #include "yardwatch/firmware/tls_certificate.h"
+#include "yardwatch/hal/removable_media.h"
 #include "yardwatch/recorder/live.h"
 #include "yardwatch/recorder/recording.h"
 #include "yardwatch/recorder/recovery.h"
@@ -39,13 +41,15 @@ struct WebOptions {
   std::string listen = "0.0.0.0:8443";  // "off": no web admin
   std::string redirect_listen;          // plain HTTP that only redirects ("" = none)
   std::string metrics_listen;           // plain HTTP /metrics for a local Prometheus
+  std::string export_dir;  // a directory standing in for USB media for police exports (host-sim)
 };
 
 // The web admin in this process (DESIGN §3). It never stops the recording: if it cannot start
 // (port taken, certificate unreadable), the daemon records on and raises an alarm.
 std::unique_ptr<web_admin::WebServer> start_web_admin(firmware::Appliance& appliance,
                                                       firmware::Services& services,
-                                                      const WebOptions& web) {
+                                                      const WebOptions& web,
+                                                      hal::RemovableMedia* media) {
   if (web.listen == "off") return nullptr;
   auto problem = [&](const std::string& message) -> std::unique_ptr<web_admin::WebServer> {
     std::fprintf(stderr, "yardwatchd: web admin not started: %s\n", message.c_str());
@@ -79,6 +83,9 @@ std::unique_ptr<web_admin::WebServer> start_web_admin(firmware::Appliance& appli
     if (!metrics.ok()) return problem("--metrics-listen: " + metrics.error().message);
     options.metrics = metrics.value();
   }
+  options.media = media;
+  // Every bundle carries the offline verifier page (tools/verify/web).
+  services.exports.set_verify_page(verify_page::html());
   auto server = web_admin::WebServer::create(appliance, services, options);
   if (!server.ok()) return problem(server.error().message);
   if (auto started = server.value()->start(); !started.ok()) {
@@ -192,7 +199,16 @@ int run(const firmware::ApplianceOptions& options, int segment_seconds, uint64_t
                               appliance.value()->clock().now_utc_us());
   };
   prune_audit();
-  auto web_server = start_web_admin(*appliance.value(), services, web);
+  // Police exports from the web admin go to this medium (until the board's USB handling
+  // arrives, a directory given with --export-dir).
+  std::unique_ptr<hal::DirectoryMedia> export_media;
+  if (!web.export_dir.empty()) {
+    std::error_code ignored;
+    std::filesystem::create_directories(web.export_dir, ignored);
+    export_media =
+        std::make_unique<hal::DirectoryMedia>(web.export_dir, "export directory " + web.export_dir);
+  }
+  auto web_server = start_web_admin(*appliance.value(), services, web, export_media.get());
 
   // Signals are taken synchronously in this thread; every other thread has them blocked.
   sigset_t signals;
@@ -276,6 +292,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--redirect-listen", web.redirect_listen,
                  "plain-HTTP ADDR:PORT that only redirects to the web admin");
+  app.add_option("--export-dir", web.export_dir,
+                 "directory that police export bundles from the web admin are written to "
+                 "(stands for a USB stick)");
   app.add_option("--metrics-listen", web.metrics_listen,
                  "plain-HTTP ADDR:PORT serving /metrics (bind it to a management address)");
   try {

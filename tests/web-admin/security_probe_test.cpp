@@ -35,6 +35,7 @@ std::string example_path(const std::string& pattern, const std::string& id = "99
   };
   replace_all(R"((\d{1,18}))", id);
   replace_all("([0-9a-f]{32})", std::string(32, '0'));
+  replace_all("([0-9A-Za-z-]{8,64})", std::string(16, '0'));
   replace_all("([A-Za-z0-9._-]{1,64})", "vera-viewer");
   replace_all(R"(((?:[A-Za-z0-9_-]+/){0,3}[A-Za-z0-9_-]+\.[a-z]{2,4}))", "js/boot.js");
   REQUIRE(path.find('(') == std::string::npos);
@@ -68,6 +69,11 @@ const std::map<std::string, std::set<std::string>>& expected_roles() {
       {R"(GET /api/v1/viewings/([0-9a-f]{32})/segments/(\d{1,18}))", {"director", "viewer"}},
       {"GET /api/v1/viewings/([0-9a-f]{32})/live/init", {"admin", "director", "viewer"}},
       {"GET /api/v1/viewings/([0-9a-f]{32})/live/next", {"admin", "director", "viewer"}},
+      {"GET /api/v1/exports/media", {"director"}},
+      {"GET /api/v1/exports", {"director"}},
+      {"POST /api/v1/exports", {"director"}},
+      {"GET /api/v1/exports/([0-9A-Za-z-]{8,64})/receipt", {"director"}},
+      {"GET /api/v1/exports/([0-9A-Za-z-]{8,64})/receipt.pdf", {"director"}},
       {"GET /api/v1/accounts", admin},
       {"POST /api/v1/accounts", admin},
       {"PUT /api/v1/accounts/([A-Za-z0-9._-]{1,64})", admin},

@@ -87,6 +87,7 @@ export class Appliance {
     this.root = mkdtempSync(path.join(os.tmpdir(), 'yw-web-'));
     this.data = path.join(this.root, 'data');
     this.keys = path.join(this.root, 'keys');
+    this.exports = path.join(this.root, 'exports');  // stands for the USB stick
     this.processes = [];
   }
 
@@ -127,7 +128,8 @@ export class Appliance {
   async startDaemon(segmentSeconds = 4, env = {}) {
     this.daemonLog = '';
     const daemon = spawn(bin.yardwatchd, ['--data', this.data, '--key-dir', this.keys,
-      '--listen', `127.0.0.1:${this.port}`, '--segment-seconds', String(segmentSeconds)],
+      '--listen', `127.0.0.1:${this.port}`, '--segment-seconds', String(segmentSeconds),
+      '--export-dir', this.exports],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
     daemon.stderr.on('data', (chunk) => { this.daemonLog += chunk; });
     this.daemon = daemon;

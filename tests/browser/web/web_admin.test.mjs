@@ -1,9 +1,12 @@
 // The web admin in a real browser: headless Debian chromium (playwright-core) against a real
 // yardwatchd recording real RTSP cameras. One appliance and one daemon for the whole file.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import {
-  Appliance, launchBrowser, newPage, peerFingerprint, screenshotPath, seriousViolations,
+  Appliance, bin, launchBrowser, newPage, peerFingerprint, screenshotPath, seriousViolations,
   tlsHandshake, totp, waitFor, writeArtifact,
 } from './fixture.mjs';
 
@@ -300,13 +303,58 @@ test('a viewer sees only assigned cameras and gets 403 for another camera by id,
   assertNoProblems();
 });
 
+test('a director creates a police export through the wizard and yardwatch-verify passes on it', async () => {
+  const page = open.directeur;
+  const complete = appliance.segments('cam1');
+  const from = new Date(Math.ceil(complete[0].start_utc_us / 1e6) * 1000).toISOString().slice(0, 19);
+  const to = new Date(Math.floor(complete[complete.length - 1].end_utc_us / 1e6) * 1000).toISOString().slice(0, 19);
+  const passphrase = 'paarse olifant fietst naar Utrecht';
+  await page.goto(`${appliance.origin}/#/export`);
+  await page.waitForSelector('input[name=case]');
+  await page.fill('input[name=case]', 'PL0900-2026123456');
+  await page.fill('input[name=legal-basis]', 'Vordering art. 126nd Sv, 2026/123');
+  await page.click('#export-next');
+  await page.fill('input[name=recipient]', 'Politie Midden-Nederland, agent J. de Vries');
+  await page.click('#export-next');
+  await page.check('input[name=camera][value=cam1]');
+  await page.fill('input[name=from]', from);
+  await page.fill('input[name=to]', to);
+  await page.click('#export-next');
+  await page.fill('input[name=passphrase]', passphrase);
+  await page.fill('input[name=passphrase-again]', passphrase);
+  await page.click('#export-next');
+  await page.click('#export-next');  // the medium: the export directory
+  await page.waitForSelector('.summary dl');
+  await shot(page, 'nl-directeur-export-review');
+  await page.click('#export-next');
+  const receipt = await page.waitForSelector('[data-testid=receipt]', { timeout: 120000 });
+  assert.match(await receipt.textContent(), /PL0900-2026123456/);
+  await shot(page, 'nl-directeur-export-receipt');
+  const directory = await receipt.getAttribute('data-directory');
+  const exportId = await receipt.getAttribute('data-export-id');
+  const pdf = await page.evaluate(async (id) => {
+    const response = await fetch(`/api/v1/exports/${id}/receipt.pdf`);
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    return { status: response.status, type: response.headers.get('Content-Type'), head: String.fromCharCode(...bytes.slice(0, 5)) };
+  }, exportId);
+  assert.deepEqual(pdf, { status: 200, type: 'application/pdf', head: '%PDF-' });
+
+  const passphraseFile = path.join(appliance.root, 'passphrase.txt');
+  writeFileSync(passphraseFile, `${passphrase}\n`);
+  const verified = spawnSync(bin.verify, [path.join(appliance.exports, directory), '--passphrase-file', passphraseFile], { encoding: 'utf8' });
+  assert.equal(verified.status, 0, `yardwatch-verify: ${verified.stdout}\n${verified.stderr}`);
+  const journal = appliance.cliJson(['audit', 'list', '--action', 'police_export']).entries;
+  assert.ok(journal.some((e) => e.actor === 'directeur' && e.outcome === 'allowed' && e.purpose.includes('126nd')));
+  assertNoProblems();
+});
+
 // Every page, for the roles that reach it, in Dutch and in English: screenshots (test
 // artifacts), no untranslated text, no serious axe-core violation.
 test('every page in Dutch and English, accessible', async () => {
   const privacyTemporary = appliance.addAccount('fg', 'privacy_officer');
   const walk = [
     { name: 'ict-beheer', pages: ['dashboard', 'cameras', 'accounts', 'audit', 'settings', 'camera'] },
-    { name: 'directeur', pages: ['dashboard', 'camera', 'audit', 'settings'] },
+    { name: 'directeur', pages: ['dashboard', 'camera', 'export', 'audit', 'settings'] },
     { name: 'concierge', pages: ['dashboard', 'camera', 'audit'] },
     { name: 'fg', pages: ['dashboard', 'audit'] },
   ];

@@ -30,6 +30,11 @@ const pages = {
     show: () => can('manage_accounts'),
     load: () => import('./accounts.js'),
   },
+  export: {
+    labelKey: 'nav.export',
+    show: () => can('police_export'),
+    load: () => import('./export.js'),
+  },
   audit: { labelKey: 'nav.audit', show: () => true, load: () => import('./audit.js') },
   settings: { labelKey: 'nav.settings', show: () => true, load: () => import('./settings.js') },
 };

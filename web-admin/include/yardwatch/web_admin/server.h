@@ -19,6 +19,7 @@
 
 #include "yardwatch/firmware/appliance.h"
 #include "yardwatch/firmware/services.h"
+#include "yardwatch/hal/removable_media.h"
 #include "yardwatch/hal/result.h"
 #include "yardwatch/web_admin/router.h"
 
@@ -52,6 +53,9 @@ struct ServerOptions {
   size_t max_body_bytes = 64 * 1024;  // the largest any route accepts
   // Whether the recorder runs in this process (yardwatchd): status shows it.
   bool recorder_running = true;
+  // Where police export bundles may go (USB sticks; on host-sim a directory). None: exports
+  // through the web admin are unavailable. Must outlive the server.
+  hal::RemovableMedia* media = nullptr;
 };
 
 // Counters for /metrics: no personal data, only numbers.
