@@ -106,7 +106,7 @@ export async function render(main) {
         });
         passphrase.value = '';
         again.value = '';
-        replace(form);
+        form.hidden = true;
         replace(result, h('section', { class: 'card', 'aria-labelledby': 'receipt-heading' },
           h('h2', { id: 'receipt-heading' }, t('export.done_title')),
           h('p', {}, t('export.done', { directory: done.directory, files: done.files })),
