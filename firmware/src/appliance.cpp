@@ -1,6 +1,7 @@
 #include "yardwatch/firmware/appliance.h"
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 
@@ -42,6 +43,27 @@ hal::KeyStoreOptions key_store_options(const ApplianceOptions& options) {
 }
 
 }  // namespace
+
+hal::UsbMediaOptions usb_media_options(const ResolvedAppliance& resolved) {
+  hal::UsbMediaOptions options;
+  if (!resolved.board.media_mount_root.empty()) {
+    options.mount_root = resolved.board.media_mount_root;
+  } else {
+    fs::path data = fs::absolute(resolved.options.data_dir).lexically_normal();
+    if (!data.has_filename()) data = data.parent_path();
+    options.mount_root = data.parent_path() / (data.filename().string() + ".media");
+  }
+  if (resolved.board.media_loop_devices) {
+    options.eligible = [](const hal::BlockDeviceInfo& device) {
+      return hal::is_usb_stick(device) || (device.loop_file && !device.filesystem.empty());
+    };
+  }
+  if (const passwd* user = ::getpwnam("yardwatch"); user != nullptr) {
+    options.owner_uid = user->pw_uid;
+    options.owner_gid = user->pw_gid;
+  }
+  return options;
+}
 
 Result<ResolvedAppliance> resolve_appliance(const ApplianceArguments& arguments) {
   ResolvedAppliance resolved;

@@ -182,6 +182,8 @@ Status write_all(int fd, const std::string& bytes, const fs::path& path) {
 // The value of a changeable key as the string change_config takes.
 std::string value_of(const Config& config, const std::string& key) {
   if (key == "web.listen") return config.listen;
+  if (key == "web.metrics_listen") return config.metrics_listen;
+  if (key == "network.monitoring") return join(config.monitoring);
   if (key == "storage.min_free_mb") return std::to_string(config.min_free_mb);
   if (key == "recording.segment_seconds") return std::to_string(config.segment_seconds);
   if (key == "network.school_lan") return join(config.school_lan);
@@ -214,6 +216,10 @@ Status set_value(Config& config, const std::string& key, const std::string& valu
   };
   if (key == "web.listen") {
     config.listen = value;
+  } else if (key == "web.metrics_listen") {
+    config.metrics_listen = value;
+  } else if (key == "network.monitoring") {
+    config.monitoring = split(value);
   } else if (key == "storage.min_free_mb") {
     YW_ASSIGN_OR_RETURN(auto parsed, number(1, 1 << 20));
     config.min_free_mb = static_cast<uint64_t>(parsed);
@@ -266,6 +272,11 @@ Result<Config> parse_config(std::string_view text, std::string_view source) {
   }
   reader.table("web");
   if (auto listen = reader.string("web.listen", check_listen)) config.listen = *listen;
+  if (auto metrics = reader.string("web.metrics_listen", [](const std::string& value) {
+        return value.empty() ? std::string() : check_listen(value);
+      })) {
+    config.metrics_listen = *metrics;
+  }
   reader.table("storage");
   if (auto value = reader.string("storage.data_dir", check_path)) config.data_dir = *value;
   if (auto value = reader.string("storage.mount_point", check_path)) config.mount_point = *value;
@@ -285,6 +296,9 @@ Result<Config> parse_config(std::string_view text, std::string_view source) {
   }
   if (auto value = reader.strings("network.ntp_servers", check_address)) {
     config.ntp_servers = *value;
+  }
+  if (auto value = reader.strings("network.monitoring", check_network)) {
+    config.monitoring = *value;
   }
   reader.table("retention");
   if (auto value = reader.integer("retention.default_days", 1, 28)) {
@@ -351,7 +365,11 @@ std::string render_config(const Config& config) {
   out << "# The board: host-sim, x86-generic or rpi-cm4 (board/<name>/board.toml).\n";
   out << "board = " << quote(config.board) << "\n\n";
   out << "[web]\n# Address and port of the HTTPS admin; the firewall admits the school LAN only.\n";
-  out << "listen = " << quote(config.listen) << "\n\n";
+  out << "listen = " << quote(config.listen) << "\n";
+  out << "# Plain-HTTP /metrics for the school board's Prometheus, e.g. \"0.0.0.0:9464\" (\"\": "
+         "off);\n"
+         "# the firewall admits network.monitoring only. No personal data is in it.\n";
+  out << "metrics_listen = " << quote(config.metrics_listen) << "\n\n";
   out << "[storage]\n"
          "# Installation settings (root edits them here). Empty: the board's default.\n";
   out << "data_dir = " << quote(config.data_dir.string()) << "\n";
@@ -365,10 +383,12 @@ std::string render_config(const Config& config) {
   out << "segment_seconds = " << config.segment_seconds << "\n\n";
   out << "[network]\n"
          "# Addresses or networks (CIDR, IPv4 or IPv6). The firewall lets HTTPS in from\n"
-         "# school_lan, RTSP out to camera_network and NTP out to ntp_servers (empty: any).\n";
+         "# school_lan, RTSP out to camera_network, NTP out to ntp_servers (empty: any) and\n"
+         "# /metrics in from monitoring.\n";
   out << "school_lan = " << list(config.school_lan) << "\n";
   out << "camera_network = " << list(config.camera_network) << "\n";
-  out << "ntp_servers = " << list(config.ntp_servers) << "\n\n";
+  out << "ntp_servers = " << list(config.ntp_servers) << "\n";
+  out << "monitoring = " << list(config.monitoring) << "\n\n";
   out << "[retention]\n# Default for new cameras, 1–28 days (rule R2: at most four weeks).\n";
   out << "default_days = " << config.default_retention_days << "\n\n";
   out << "[policy]\n# Admins and directors must sign in with TOTP.\n";
@@ -422,6 +442,8 @@ Status write_config_file(const fs::path& path, const Config& config) {
 
 const std::vector<std::string>& changeable_config_keys() {
   static const std::vector<std::string> keys = {"web.listen",
+                                                "web.metrics_listen",
+                                                "network.monitoring",
                                                 "storage.min_free_mb",
                                                 "recording.segment_seconds",
                                                 "network.school_lan",

@@ -8,6 +8,7 @@
 
 #include "yardwatch/firmware/audit_format.h"
 #include "yardwatch/firmware/services.h"
+#include "yardwatch/firmware/tls_certificate.h"
 #include "yardwatch/hal/journal.h"
 #include "yardwatch/hal/unique_fd.h"
 #include "yardwatch/recorder/data_dir.h"
@@ -58,6 +59,11 @@ Result<Provisioning> provision(const ApplianceOptions& options, const fs::path& 
   YW_ASSIGN_OR_RETURN(result.device_id, appliance->catalog().device_id());
   result.fingerprint = audit_format::key_fingerprint(appliance->keys().signing_public_key());
   result.key_store = std::string(appliance->keys().kind());
+  // The web admin's certificate, beside the device keys (never in the data directory).
+  YW_TRY(ensure_tls_certificate(appliance->key_dir(), result.device_id,
+                                appliance->clock().now_utc_us()));
+  YW_ASSIGN_OR_RETURN(result.tls_fingerprint,
+                      tls_certificate_fingerprint(tls_files(appliance->key_dir()).certificate));
   result.setup_code = std::move(code);
   result.setup_code_expires_utc_us = appliance->clock().now_utc_us() + kSetupCodeLifetimeUs;
   result.data_dir = options.data_dir;
@@ -86,6 +92,9 @@ std::string provisioning_label(const Provisioning& provisioning) {
          "\n"
          "  key store:          " +
          provisioning.key_store +
+         "\n"
+         "  web admin certificate SHA-256: " +
+         provisioning.tls_fingerprint +
          "\n"
          "  one-time setup code: " +
          provisioning.setup_code + "  (first admin only; valid until " +

@@ -2,15 +2,18 @@
 
 namespace yardwatch::firmware {
 
-bool Supervisor::healthy(const HealthSnapshot& snapshot) { return snapshot.stuck_cameras.empty(); }
+bool Supervisor::healthy(const HealthSnapshot& snapshot) {
+  return snapshot.stuck_cameras.empty() && !snapshot.web_admin_down;
+}
 
 std::string Supervisor::status_line(const HealthSnapshot& snapshot) {
   std::string line;
   if (!snapshot.volume_writable) {
     line = "WAITING FOR THE DATA VOLUME: " + snapshot.volume_problem;
-  } else if (!snapshot.stuck_cameras.empty()) {
+  } else if (!healthy(snapshot)) {
     line = "STUCK:";
     for (const auto& name : snapshot.stuck_cameras) line += " " + name;
+    if (snapshot.web_admin_down) line += " web-admin";
   } else {
     line = "recording " + std::to_string(snapshot.cameras_recording) + " of " +
            std::to_string(snapshot.cameras) + " camera(s)";
@@ -36,8 +39,7 @@ void Supervisor::tick(const HealthSnapshot& snapshot) {
   }
   const bool all_recording = snapshot.volume_writable && snapshot.cameras > 0 &&
                              snapshot.cameras_recording == snapshot.cameras;
-  const bool alarm =
-      !snapshot.volume_writable || snapshot.open_alarms > 0 || !snapshot.stuck_cameras.empty();
+  const bool alarm = !snapshot.volume_writable || snapshot.open_alarms > 0 || !healthy(snapshot);
   // LEDs are a courtesy: a failing LED never stops supervision.
   (void)indicator_.set(hal::Led::kRecording,
                        all_recording ? hal::LedState::kOn : hal::LedState::kOff);

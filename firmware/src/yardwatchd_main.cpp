@@ -1,10 +1,10 @@
 // yardwatchd: the recorder daemon and composition root (DESIGN §3). It resolves its board and
 // configuration, waits for the data volume, opens the appliance, recovers from whatever the
-// last run left behind, records every configured camera and supervises itself: the watchdog,
-// the status line and the LEDs (firmware/design/supervision.md). Cameras added or removed with
-// `yardwatch camera …` are picked up within a few seconds. A data volume that goes missing, is
-// swapped or turns read-only stops all recording and closes every file on it until the right
-// volume is back; SIGTERM / SIGINT stop cleanly.
+// last run left behind, records every configured camera, serves the web admin and supervises
+// itself: the watchdog, the status line, the LEDs and /metrics (firmware/design/supervision.md).
+// Cameras added or removed with `yardwatch camera …` are picked up within a few seconds. A data
+// volume that goes missing, is swapped or turns read-only stops all recording and closes every file
+// on it until the right volume is back; SIGTERM / SIGINT stop cleanly.
 
 #include <signal.h>
 
@@ -12,20 +12,28 @@
 #include <cerrno>
 #include <cstdio>
 #include <ctime>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <vector>
 
+#include "verify_page.h"
 #include "yardwatch/firmware/appliance.h"
 #include "yardwatch/firmware/clock_log.h"
 #include "yardwatch/firmware/config.h"
+#include "yardwatch/firmware/daemon_metrics.h"
 #include "yardwatch/firmware/services.h"
 #include "yardwatch/firmware/supervisor.h"
+#include "yardwatch/firmware/tls_certificate.h"
 #include "yardwatch/hal/indicator.h"
+#include "yardwatch/hal/removable_media.h"
+#include "yardwatch/hal/usb_media.h"
 #include "yardwatch/hal/watchdog.h"
+#include "yardwatch/recorder/live.h"
 #include "yardwatch/recorder/recording.h"
 #include "yardwatch/recorder/recovery.h"
+#include "yardwatch/web_admin/server.h"
 
 namespace {
 
@@ -59,6 +67,74 @@ bool wait_for_stop(int seconds) {
   return received < 0 && errno != EAGAIN && errno != EINTR;
 }
 
+struct WebOptions {
+  std::string listen;           // "" = the configuration's (else 0.0.0.0:8443); "off": none
+  std::string redirect_listen;  // plain HTTP that only redirects ("" = none)
+  std::string metrics_listen;   // plain HTTP /metrics ("" = the configuration's, else none)
+  std::string export_dir;       // a directory standing for a USB stick (else the board's sticks)
+};
+
+// The web admin in this process (DESIGN §3). It never stops the recording: if it cannot start
+// (port taken, certificate unreadable), the daemon records on and raises an alarm.
+std::unique_ptr<web_admin::WebServer> start_web_admin(firmware::Appliance& appliance,
+                                                      firmware::Services& services,
+                                                      const WebOptions& web,
+                                                      hal::RemovableMedia* media,
+                                                      firmware::MetricsBoard& metrics_board) {
+  if (web.listen == "off") return nullptr;
+  auto problem = [&](const std::string& message) -> std::unique_ptr<web_admin::WebServer> {
+    std::fprintf(stderr, "yardwatchd: web admin not started: %s\n", message.c_str());
+    (void)appliance.catalog().raise_alarm("web_admin", std::nullopt,
+                                          "the web admin could not start: " + message,
+                                          appliance.clock().now_utc_us());
+    return nullptr;
+  };
+  auto device_id = appliance.catalog().device_id();
+  // Data directories made before the web admin existed get their certificate now.
+  if (auto made = firmware::ensure_tls_certificate(appliance.key_dir(),
+                                                   device_id.ok() ? device_id.value() : "",
+                                                   appliance.clock().now_utc_us());
+      !made.ok()) {
+    return problem(made.error().message);
+  }
+  web_admin::ServerOptions options;
+  const auto files = firmware::tls_files(appliance.key_dir());
+  options.certificate = files.certificate;
+  options.private_key = files.private_key;
+  auto listen = web_admin::parse_endpoint(web.listen);
+  if (!listen.ok()) return problem("--listen: " + listen.error().message);
+  options.listen = listen.value();
+  if (!web.redirect_listen.empty()) {
+    auto redirect = web_admin::parse_endpoint(web.redirect_listen);
+    if (!redirect.ok()) return problem("--redirect-listen: " + redirect.error().message);
+    options.redirect = redirect.value();
+  }
+  if (!web.metrics_listen.empty()) {
+    auto metrics = web_admin::parse_endpoint(web.metrics_listen);
+    if (!metrics.ok()) return problem("--metrics-listen: " + metrics.error().message);
+    options.metrics = metrics.value();
+  }
+  options.media = media;
+  options.daemon_metrics = [&metrics_board] { return metrics_board.snapshot(); };
+  // Every bundle carries the offline verifier page (tools/verify/web).
+  services.exports.set_verify_page(verify_page::html());
+  auto server = web_admin::WebServer::create(appliance, services, options);
+  if (!server.ok()) return problem(server.error().message);
+  if (auto started = server.value()->start(); !started.ok()) {
+    return problem(started.error().message);
+  }
+  (void)appliance.catalog().clear_alarm("web_admin", std::nullopt, appliance.clock().now_utc_us());
+  auto fingerprint = firmware::tls_certificate_fingerprint(options.certificate);
+  std::fprintf(stderr, "yardwatchd: web admin on https://%s:%d/ (certificate SHA-256 %s)\n",
+               options.listen.host.c_str(), server.value()->port(),
+               fingerprint.ok() ? fingerprint.value().c_str() : "?");
+  if (server.value()->metrics_port() > 0) {
+    std::fprintf(stderr, "yardwatchd: metrics on http://%s:%d/metrics\n",
+                 options.metrics->host.c_str(), server.value()->metrics_port());
+  }
+  return std::move(server).value();
+}
+
 // A period without a usable data volume, recorded in the catalog once the volume is back (the
 // alarm history feeds the breach register, R8).
 struct VolumeOutage {
@@ -78,6 +154,8 @@ struct Daemon {
   std::unique_ptr<hal::Indicator> indicator;
   std::unique_ptr<firmware::Supervisor> supervisor;
   std::optional<VolumeOutage> outage;
+  WebOptions web;
+  firmware::MetricsBoard metrics;
 };
 
 enum class SessionEnd { kStopped, kVolumeLost, kFailed };
@@ -233,6 +311,42 @@ firmware::HealthSnapshot snapshot_of(recorder::Recorder& recorder, recorder::Cat
   return snapshot;
 }
 
+// What /metrics says about the recorder, the volume and supervision (no names: ids and kinds).
+std::string collect_metrics(recorder::Recorder& recorder, recorder::Catalog& catalog,
+                            const hal::Clock& clock, const hal::VolumeHealth& volume,
+                            bool healthy) {
+  firmware::DaemonMetrics metrics;
+  metrics.now_utc_us = clock.now_utc_us();
+  metrics.volume = volume;
+  metrics.clock = clock.sync_state();
+  metrics.healthy = healthy;
+  std::map<int64_t, recorder::CameraStatus> statuses;
+  if (auto list = catalog.camera_statuses(); list.ok()) {
+    for (auto& status : list.value()) statuses[status.camera_id] = status;
+  }
+  std::map<int64_t, int> retention;
+  if (auto cameras = catalog.cameras(false); cameras.ok()) {
+    for (const auto& camera : cameras.value()) retention[camera.id] = camera.spec.retention_days;
+  }
+  for (const auto& health : recorder.health()) {
+    firmware::CameraMetrics camera;
+    camera.camera_id = health.camera_id;
+    camera.alive = health.alive;
+    camera.stats = health.stats;
+    camera.state =
+        statuses.count(health.camera_id) != 0 ? statuses[health.camera_id].state : "connecting";
+    camera.retention_days = retention[health.camera_id];
+    if (auto footage = catalog.footage_summary(health.camera_id); footage.ok()) {
+      camera.oldest_utc_us = footage.value().oldest_utc_us;
+    }
+    metrics.cameras.push_back(std::move(camera));
+  }
+  if (auto alarms = catalog.open_alarms(); alarms.ok()) {
+    for (const auto& alarm : alarms.value()) ++metrics.alarms_by_kind[alarm.kind];
+  }
+  return firmware::render_daemon_metrics(metrics);
+}
+
 // One stretch of recording on a present, writable data volume.
 SessionEnd record(Daemon& daemon) {
   const firmware::ApplianceOptions& options = daemon.resolved.options;
@@ -293,8 +407,13 @@ SessionEnd record(Daemon& daemon) {
     }
   }
 
+  // Live view: the recorder publishes fragments here, viewings read them (declared before the
+  // recorder so it outlives it).
+  recorder::LiveHub live_hub;
   recorder::Recorder recorder(catalog, appliance.value()->storage(), clock,
                               appliance.value()->keys(), daemon.recording);
+  recorder.set_live_hub(&live_hub);
+  services.viewing.attach_live(&live_hub);
   if (auto status = recorder.sync_cameras(); !status.ok()) {
     std::fprintf(stderr, "yardwatchd: %s\n", status.error().to_string().c_str());
     return SessionEnd::kFailed;
@@ -302,8 +421,24 @@ SessionEnd record(Daemon& daemon) {
   std::fprintf(stderr, "yardwatchd: recording %zu camera(s) into %s (board %s)\n",
                recorder.camera_count(), options.data_dir.c_str(), options.board.c_str());
   prune_audit(services, catalog, clock);
+  // Police exports from the web admin go to the board's USB sticks (mounted by `yardwatch media
+  // mount`), or to a directory standing for one (--export-dir, development and tests).
+  std::unique_ptr<hal::RemovableMedia> export_media;
+  if (!daemon.web.export_dir.empty()) {
+    std::error_code ignored;
+    std::filesystem::create_directories(daemon.web.export_dir, ignored);
+    export_media = std::make_unique<hal::DirectoryMedia>(
+        daemon.web.export_dir, "export directory " + daemon.web.export_dir);
+  } else {
+    export_media = std::make_unique<hal::UsbMedia>(firmware::usb_media_options(daemon.resolved));
+  }
+  daemon.metrics.publish(
+      collect_metrics(recorder, catalog, clock, appliance.value()->storage().check_volume(), true));
+  auto web_server =
+      start_web_admin(*appliance.value(), services, daemon.web, export_media.get(), daemon.metrics);
 
   int64_t last_checkpoint = clock.monotonic_us();
+  int64_t last_metrics = 0;
   int64_t last_prune = last_checkpoint;
   VolumeAlarms volume_alarms;
   while (!wait_for_stop(1)) {
@@ -311,6 +446,7 @@ SessionEnd record(Daemon& daemon) {
     if (!volume.writable()) {
       note_outage(daemon, volume);
       std::fprintf(stderr, "yardwatchd: stopping all cameras and closing the data volume\n");
+      if (web_server) web_server->stop();  // it serves from the catalog on the volume
       recorder.stop_all();
       return SessionEnd::kVolumeLost;  // the appliance closes: no file stays open on the volume
     }
@@ -328,9 +464,18 @@ SessionEnd record(Daemon& daemon) {
       last_prune = now;
       prune_audit(services, catalog, clock);
     }
-    daemon.supervisor->tick(snapshot_of(recorder, catalog));
+    firmware::HealthSnapshot snapshot = snapshot_of(recorder, catalog);
+    snapshot.web_admin_down = web_server && !web_server->healthy();
+    daemon.supervisor->tick(snapshot);
+    // Prometheus scrapes every 15 s or so: a fresh snapshot every 5 s is plenty.
+    if (now - last_metrics >= 5'000'000) {
+      last_metrics = now;
+      daemon.metrics.publish(collect_metrics(recorder, catalog, clock, volume,
+                                             firmware::Supervisor::healthy(snapshot)));
+    }
   }
   daemon.supervisor->stopping();
+  if (web_server) web_server->stop();
   std::fprintf(stderr, "yardwatchd: stopping; closing all segments\n");
   recorder.stop_all();
   audit_system(services, "system_stop", "{}");
@@ -341,6 +486,7 @@ SessionEnd record(Daemon& daemon) {
 
 struct CommandLine {
   firmware::ApplianceArguments arguments;
+  WebOptions web;
   std::optional<int> segment_seconds;
   std::optional<uint64_t> min_free_mb;
 };
@@ -363,6 +509,13 @@ int run(const CommandLine& command_line) {
   daemon.recording.segmenter.segment_duration_us =
       static_cast<int64_t>(segment_seconds) * 1'000'000;
   daemon.recording.min_free_bytes = min_free_mb << 20;
+  // The web admin's addresses: the command line, else the configuration file (installed
+  // appliances), else the development default.
+  daemon.web = command_line.web;
+  if (daemon.web.listen.empty()) daemon.web.listen = with_config ? config.listen : "0.0.0.0:8443";
+  if (daemon.web.metrics_listen.empty() && with_config) {
+    daemon.web.metrics_listen = config.metrics_listen;
+  }
   auto clock = hal::make_board_clock(daemon.resolved.board.name);
   if (!clock.ok()) {
     std::fprintf(stderr, "yardwatchd: %s\n", clock.error().message.c_str());
@@ -424,6 +577,17 @@ int main(int argc, char** argv) {
                  "free space (MiB) below which no new segment is started (default: the "
                  "configuration's, else 16)")
       ->check(CLI::Range(1, 1 << 20));
+  app.add_option("--listen", command_line.web.listen,
+                 "web admin HTTPS address ADDR:PORT, or \"off\" (default: the configuration's "
+                 "web.listen, else 0.0.0.0:8443)");
+  app.add_option("--redirect-listen", command_line.web.redirect_listen,
+                 "plain-HTTP ADDR:PORT that only redirects to the web admin");
+  app.add_option("--export-dir", command_line.web.export_dir,
+                 "directory that police export bundles from the web admin are written to "
+                 "(stands for a USB stick; default: the board's USB sticks)");
+  app.add_option("--metrics-listen", command_line.web.metrics_listen,
+                 "plain-HTTP ADDR:PORT serving /metrics (default: the configuration's "
+                 "web.metrics_listen, else none)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -32,11 +32,16 @@ TEST_CASE("the rendered firewall passes nft -c for both real boards, IPv4 and IP
     config.school_lan = {"10.20.0.0/16", "fd12:3456::/32"};
     config.camera_network = {"192.168.50.0/24", "192.168.51.7"};
     config.ntp_servers = {"10.20.0.1"};
+    config.metrics_listen = "0.0.0.0:9464";
+    config.monitoring = {"10.99.0.5", "fd99::/64"};
     const std::string rules = render_firewall(config, "/etc/yardwatch/yardwatch.toml");
     CHECK_THAT(rules, Catch::Contains("define https_port = 8443"));
     CHECK_THAT(rules, Catch::Contains("add element inet yardwatch school_lan6 { fd12:3456::/32 }"));
     CHECK_THAT(rules, Catch::Contains("camera_net4 { 192.168.50.0/24, 192.168.51.7 }"));
     CHECK_THAT(rules, Catch::Contains("add element inet yardwatch ntp4 { 10.20.0.1 }"));
+    CHECK_THAT(rules, Catch::Contains("define metrics_port = 9464"));
+    CHECK_THAT(rules, Catch::Contains("add element inet yardwatch monitoring4 { 10.99.0.5 }"));
+    CHECK_THAT(rules, Catch::Contains("add element inet yardwatch monitoring6 { fd99::/64 }"));
     CHECK(rules.find("yardwatch ntp6") == std::string::npos);  // no IPv6 NTP server: no element
     const auto file = dir / (board + ".nft");
     write_file(file, rules);
@@ -55,6 +60,8 @@ TEST_CASE("without NTP servers or camera networks the ruleset is still valid",
   const std::string rules = render_firewall(config, "test");
   CHECK_THAT(rules, Catch::Contains("ntp4 { 0.0.0.0/0 }") && Catch::Contains("ntp6 { ::/0 }"));
   CHECK(rules.find("add element inet yardwatch camera_net") == std::string::npos);
+  // No metrics address: nobody may reach a metrics port.
+  CHECK(rules.find("add element inet yardwatch monitoring") == std::string::npos);
   write_file(dir / "rules.nft", rules);
   auto checked = nft_check(dir / "rules.nft");
   INFO(checked.err);

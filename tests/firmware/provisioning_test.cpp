@@ -33,9 +33,10 @@ TEST_CASE("init prints the device fingerprint and the setup code, also on a priv
   CHECK(p.fingerprint ==
         audit_format::key_fingerprint(appliance.value()->keys().signing_public_key()));
   CHECK(p.device_id == appliance.value()->catalog().device_id().value());
+  CHECK(p.tls_fingerprint.size() == 95);  // "AB:CD:…", 32 pairs
   const std::string text = yardwatch::testing::read_file(label);
   CHECK_THAT(text, Catch::Contains(p.fingerprint) && Catch::Contains(p.setup_code) &&
-                       Catch::Contains(p.device_id));
+                       Catch::Contains(p.device_id) && Catch::Contains(p.tls_fingerprint));
   struct stat info {};
   REQUIRE(::stat(label.c_str(), &info) == 0);
   CHECK((info.st_mode & 0777) == 0600);
@@ -54,7 +55,9 @@ TEST_CASE("factory reset destroys every key (TLS key included), the data and the
   ApplianceOptions options{dir / "data", dir / "keys", "host-sim"};
   const fs::path label = label_file_for(options, {});
   REQUIRE(provision(options, label, false).ok());
-  yardwatch::testing::write_file(dir / "keys" / "tls.key", "-----BEGIN PRIVATE KEY-----\n");
+  // init made the web admin's TLS certificate and key beside the device keys.
+  REQUIRE(fs::exists(dir / "keys" / "tls.key"));
+  REQUIRE(fs::exists(dir / "keys" / "tls.crt"));
   yardwatch::testing::write_file(dir / "data" / "segments" / "1" / "1.seg", "ciphertext");
 
   {
@@ -71,7 +74,7 @@ TEST_CASE("factory reset destroys every key (TLS key included), the data and the
   REQUIRE(reset.ok());
   CHECK(reset.value().audited);
   CHECK(reset.value().keys.files ==
-        std::vector<std::string>{"master.key", "signing.key", "tls.key"});
+        std::vector<std::string>{"master.key", "signing.key", "tls.crt", "tls.key"});
   CHECK(fs::is_empty(dir / "keys"));
   CHECK(fs::is_empty(dir / "data"));
   CHECK(reset.value().data_entries_removed > 0);

@@ -68,3 +68,20 @@ TEST_CASE("waiting for the data volume: alive and fed, but alarmed", "[firmware]
   CHECK(leds.state(hal::Led::kExport) == hal::LedState::kOn);
   CHECK(Supervisor::status_line(exporting) == "recording 0 of 0 camera(s); 1 alarm(s); exporting");
 }
+
+TEST_CASE("a web admin whose listener stopped stops the feeding too", "[firmware][supervisor]") {
+  hal::SimulatedWatchdog watchdog;
+  hal::SimulatedIndicator leds;
+  Supervisor supervisor(watchdog, leds);
+  HealthSnapshot down;
+  down.cameras = 1;
+  down.cameras_recording = 1;
+  down.web_admin_down = true;
+  supervisor.tick(down);
+  CHECK(watchdog.count("WATCHDOG=1") == 0);
+  CHECK(watchdog.count("STATUS=STUCK: web-admin") == 1);
+  CHECK(leds.state(hal::Led::kAlarm) == hal::LedState::kBlink);
+  down.web_admin_down = false;
+  supervisor.tick(down);
+  CHECK(watchdog.count("WATCHDOG=1") == 1);
+}

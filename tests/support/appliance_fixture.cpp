@@ -5,6 +5,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <thread>
@@ -164,6 +165,10 @@ void ApplianceFixture::start_daemon(std::vector<std::string> extra_args,
   if (config_) {
     argv.push_back("--config");
     argv.push_back(config_->string());
+  }
+  // The web admin listens on 8443 by default; tests that do not drive it keep the port free.
+  if (std::find(extra_args.begin(), extra_args.end(), "--listen") == extra_args.end()) {
+    argv.insert(argv.end(), {"--listen", "off"});
   }
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   daemon_ = std::make_unique<Process>(argv, extra_env, root_);

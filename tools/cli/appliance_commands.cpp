@@ -211,24 +211,7 @@ int cmd_media_eject(const ApplianceCommands& commands,
 }  // namespace
 
 hal::UsbMediaOptions media_options(const firmware::ResolvedAppliance& resolved) {
-  hal::UsbMediaOptions options;
-  if (!resolved.board.media_mount_root.empty()) {
-    options.mount_root = resolved.board.media_mount_root;
-  } else {
-    fs::path data = fs::absolute(resolved.options.data_dir).lexically_normal();
-    if (!data.has_filename()) data = data.parent_path();
-    options.mount_root = data.parent_path() / (data.filename().string() + ".media");
-  }
-  if (resolved.board.media_loop_devices) {
-    options.eligible = [](const hal::BlockDeviceInfo& device) {
-      return hal::is_usb_stick(device) || (device.loop_file && !device.filesystem.empty());
-    };
-  }
-  if (const passwd* user = ::getpwnam(kServiceUser); user != nullptr) {
-    options.owner_uid = user->pw_uid;
-    options.owner_gid = user->pw_gid;
-  }
-  return options;
+  return firmware::usb_media_options(resolved);
 }
 
 void register_appliance_commands(CLI::App& app, ApplianceCommands& commands,

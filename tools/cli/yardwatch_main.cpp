@@ -21,6 +21,7 @@
 #include "yardwatch/firmware/provisioning.h"
 #include "yardwatch/firmware/services.h"
 #include "yardwatch/firmware/settings.h"
+#include "yardwatch/firmware/tls_certificate.h"
 #include "yardwatch/firmware/totp.h"
 #include "yardwatch/recorder/playback.h"
 #include "yardwatch/recorder/recovery.h"
@@ -107,6 +108,7 @@ int cmd_init(const CommonOptions& options, bool new_setup_code) {
     std::printf("initialised %s\n  keys: %s (%s key store)\n  device id: %s\n",
                 options.appliance.data_dir.c_str(), p.key_dir.c_str(), p.key_store.c_str(),
                 p.device_id.c_str());
+    std::printf("  web admin certificate SHA-256: %s\n", p.tls_fingerprint.c_str());
   }
   std::printf(
       "  device fingerprint: %s\n"
@@ -368,6 +370,11 @@ int cmd_status(const CommonOptions& options) {
       {"fingerprint", firmware::audit_format::key_fingerprint(app.keys().signing_public_key())}};
   result["board"] = options.appliance.board;
   result["key_store"] = std::string(app.keys().kind());
+  // Compared with what the browser shows the first time it connects to the web admin.
+  auto tls_fingerprint =
+      firmware::tls_certificate_fingerprint(firmware::tls_files(app.key_dir()).certificate);
+  result["web"] = json{
+      {"certificate_sha256", tls_fingerprint.ok() ? json(tls_fingerprint.value()) : json(nullptr)}};
   result["now"] = iso(app.clock().now_utc_us());
   result["clock"] = std::string(hal::sync_state_name(app.clock().sync_state()));
   json camera_list = json::array();
@@ -432,6 +439,8 @@ int cmd_status(const CommonOptions& options) {
               result["clock"].get<std::string>().c_str());
   std::printf("  device key fingerprint: %s\n",
               result["device"]["fingerprint"].get<std::string>().c_str());
+  std::printf("  web admin certificate SHA-256: %s\n",
+              tls_fingerprint.ok() ? tls_fingerprint.value().c_str() : "none yet");
   for (const auto& entry : camera_list) {
     std::printf("  %-16s %-12s %-40s footage %s .. %s (%llu bytes)\n",
                 entry["name"].get<std::string>().c_str(), entry["state"].get<std::string>().c_str(),

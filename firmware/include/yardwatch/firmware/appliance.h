@@ -15,6 +15,7 @@
 #include "yardwatch/hal/result.h"
 #include "yardwatch/hal/storage.h"
 #include "yardwatch/hal/unique_fd.h"
+#include "yardwatch/hal/usb_media.h"
 #include "yardwatch/recorder/catalog.h"
 
 namespace yardwatch::firmware {
@@ -44,6 +45,11 @@ struct ResolvedAppliance {
   Config config;  // the file's, or the defaults when no file is used
   BoardDescription board;
 };
+
+// The board's USB sticks for police bundles (hal::UsbMedia): its mount root (default
+// "<data>.media" beside the data directory), loop devices as sticks on host-sim, and vfat/exfat
+// sticks owned by the `yardwatch` service user when it exists.
+hal::UsbMediaOptions usb_media_options(const ResolvedAppliance& resolved);
 
 // Combines, in this order of precedence, the command line, the configuration file (--config, or
 // /etc/yardwatch/yardwatch.toml when neither --config nor --data is given and it exists) and the

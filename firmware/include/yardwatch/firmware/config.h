@@ -26,6 +26,9 @@ struct Config {
   std::string board = "host-sim";
   // The HTTPS admin: "0.0.0.0:8443", "[::]:8443", "192.168.10.5:8443".
   std::string listen = "0.0.0.0:8443";
+  // Plain-HTTP /metrics for the school board's Prometheus ("" = off), reachable from
+  // network.monitoring only.
+  std::string metrics_listen;
 
   std::filesystem::path data_dir;     // empty: the board's default
   std::filesystem::path mount_point;  // empty: the board's default
@@ -39,6 +42,7 @@ struct Config {
   std::vector<std::string> school_lan = {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"};
   std::vector<std::string> camera_network;
   std::vector<std::string> ntp_servers;
+  std::vector<std::string> monitoring;  // the Prometheus servers that may scrape /metrics
 
   int default_retention_days = 28;  // for new cameras; R2 caps it at 28
 

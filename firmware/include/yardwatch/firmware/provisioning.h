@@ -21,6 +21,7 @@ struct Provisioning {
   std::string device_id;
   std::string fingerprint;  // of the device's Ed25519 public key (as in police bundles)
   std::string key_store;    // "tpm" or "file"
+  std::string tls_fingerprint;  // the web admin certificate's SHA-256, as browsers show it
   std::string setup_code;
   int64_t setup_code_expires_utc_us = 0;
   std::filesystem::path data_dir;
@@ -33,7 +34,8 @@ std::filesystem::path label_file_for(const ApplianceOptions& options,
                                      const std::filesystem::path& board_label);
 
 // Initialises the appliance (or, with `new_setup_code`, re-issues the setup code of one without
-// accounts), writes the label file (0600, atomically) and sends the record to the journal.
+// accounts), makes the web admin's TLS certificate (tls_certificate.h) unless it exists, writes
+// the label file (0600, atomically) and sends the record to the journal.
 Result<Provisioning> provision(const ApplianceOptions& options,
                                const std::filesystem::path& label_file, bool new_setup_code);
 

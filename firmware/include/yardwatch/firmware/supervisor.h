@@ -23,6 +23,7 @@ struct HealthSnapshot {
   size_t cameras = 0;                      // cameras being recorded
   size_t cameras_recording = 0;            // of which are recording right now
   std::vector<std::string> stuck_cameras;  // pipelines that stopped making progress
+  bool web_admin_down = false;  // the web admin was started and one of its listeners stopped
   size_t open_alarms = 0;
   bool exporting = false;  // a police bundle is being written (export LED)
 };
@@ -32,7 +33,7 @@ class Supervisor {
   Supervisor(hal::Watchdog& watchdog, hal::Indicator& indicator)
       : watchdog_(watchdog), indicator_(indicator) {}
 
-  // Whether the watchdog may be fed: no camera pipeline is stuck.
+  // Whether the watchdog may be fed: no camera pipeline is stuck and the web admin is up.
   [[nodiscard]] static bool healthy(const HealthSnapshot& snapshot);
   // The one-line status ("recording 4 of 4 cameras", "WAITING FOR THE DATA VOLUME: …", …).
   [[nodiscard]] static std::string status_line(const HealthSnapshot& snapshot);

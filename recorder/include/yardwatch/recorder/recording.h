@@ -20,6 +20,7 @@
 #include "yardwatch/hal/key_store.h"
 #include "yardwatch/hal/storage.h"
 #include "yardwatch/recorder/catalog.h"
+#include "yardwatch/recorder/live.h"
 #include "yardwatch/recorder/segmenter.h"
 
 namespace yardwatch::recorder {
@@ -39,6 +40,7 @@ struct RecordingConfig {
 
 struct RecorderStats {
   uint64_t fragments_written = 0;
+  uint64_t bytes_written = 0;  // media bytes of the fragments written (bitrate = its rate)
   uint64_t fragments_dropped = 0;  // lost to a full disk or a write error
   uint64_t reconnects = 0;
   uint64_t segments_written = 0;
@@ -61,6 +63,8 @@ class CameraRecorder : private CaptureListener {
   CameraRecorder(const CameraRecorder&) = delete;
   CameraRecorder& operator=(const CameraRecorder&) = delete;
 
+  // Live view: the feed this camera's fragments are also published to (before start()).
+  void set_live_feed(std::shared_ptr<LiveFeed> feed) { live_ = std::move(feed); }
   void start();
   // Stops the pipeline, closes the open segment cleanly and joins the thread.
   void stop();
@@ -90,6 +94,7 @@ class CameraRecorder : private CaptureListener {
   const hal::Clock& clock_;
   const hal::KeyStore& keys_;
   RecordingConfig config_;
+  std::shared_ptr<LiveFeed> live_;
 
   std::thread thread_;
   std::atomic<bool> stopping_{false};
@@ -125,6 +130,9 @@ class Recorder {
   Recorder(const Recorder&) = delete;
   Recorder& operator=(const Recorder&) = delete;
 
+  // Live view: every camera's fragments are also published to its feed in `hub` (which must
+  // outlive the recorder). Call before sync_cameras().
+  void set_live_hub(LiveHub* hub) { live_hub_ = hub; }
   Status sync_cameras();
   void stop_all();
   [[nodiscard]] size_t camera_count() const { return recorders_.size(); }
@@ -137,6 +145,7 @@ class Recorder {
   const hal::Clock& clock_;
   const hal::KeyStore& keys_;
   RecordingConfig config_;
+  LiveHub* live_hub_ = nullptr;
   std::map<int64_t, std::unique_ptr<CameraRecorder>> recorders_;
 };
 
