@@ -334,13 +334,28 @@ Status Recorder::sync_cameras() {
     }
   }
   for (const auto& camera : cameras) {
-    if (recorders_.count(camera.id) != 0) continue;
+    if (recorders_.count(camera.id) != 0 || paused_.count(camera.id) != 0) continue;
     auto recorder =
         std::make_unique<CameraRecorder>(camera, catalog_, storage_, clock_, keys_, config_);
     recorder->start();
     recorders_.emplace(camera.id, std::move(recorder));
   }
   return {};
+}
+
+void Recorder::pause(int64_t camera_id, const std::string& reason) {
+  paused_[camera_id] = reason;
+  auto found = recorders_.find(camera_id);
+  if (found != recorders_.end()) {
+    found->second->stop();  // closes the open segment cleanly
+    recorders_.erase(found);
+  }
+  const int64_t now = clock_.now_utc_us();
+  (void)catalog_.set_camera_status(CameraStatus{camera_id, "stopped", reason, now, now});
+}
+
+void Recorder::resume(int64_t camera_id) {
+  if (paused_.erase(camera_id) != 0) (void)sync_cameras();
 }
 
 void Recorder::stop_all() {
