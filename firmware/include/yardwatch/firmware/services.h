@@ -7,6 +7,9 @@
 #include "yardwatch/firmware/appliance.h"
 #include "yardwatch/firmware/audit.h"
 #include "yardwatch/firmware/footage.h"
+#include "yardwatch/firmware/holds.h"
+#include "yardwatch/firmware/retention.h"
+#include "yardwatch/firmware/subject_footage.h"
 
 namespace yardwatch::firmware {
 
@@ -14,11 +17,17 @@ struct Services {
   explicit Services(Appliance& appliance)
       : audit(appliance.catalog(), appliance.clock(), appliance.keys()),
         accounts(appliance.catalog(), appliance.clock(), appliance.keys(), audit),
-        footage(appliance.catalog(), appliance.storage(), appliance.keys(), audit) {}
+        footage(appliance.catalog(), appliance.storage(), appliance.keys(), audit),
+        holds(appliance.catalog(), appliance.clock(), audit),
+        subject_footage(appliance.catalog(), appliance.storage(), appliance.clock(), audit),
+        retention(appliance.catalog(), appliance.storage(), appliance.clock(), audit, holds) {}
 
   AuditJournal audit;
   AccountService accounts;
   FootageService footage;
+  HoldService holds;                      // incident holds and hold requests (R2)
+  SubjectFootageService subject_footage;  // erasure and restriction on request (R7)
+  RetentionService retention;             // the sweep, the clock guard, disk pressure
 };
 
 }  // namespace yardwatch::firmware
