@@ -157,14 +157,25 @@ Result<ErasureReceipt> SubjectFootageService::erase(const Principal& by, const s
     std::lock_guard lock(catalog_.mutex());
     auto& db = catalog_.database();
     YW_ASSIGN_OR_RETURN(auto transaction, Transaction::begin(db));
-    YW_ASSIGN_OR_RETURN(auto holds, holds_covering(db, camera_id, from_utc_us, to_utc_us));
+    // Segments are erased whole: a hold or restriction touching any segment that overlaps the
+    // range protects it too.
+    YW_ASSIGN_OR_RETURN(auto overlapping,
+                        catalog_.segments_overlapping(camera_id, from_utc_us, to_utc_us));
+    int64_t extent_from = from_utc_us;
+    int64_t extent_to = to_utc_us;
+    for (const auto& row : overlapping) {
+      extent_from = std::min(extent_from, row.start_utc_us);
+      extent_to = std::max(extent_to, row.end_utc_us);
+    }
+    YW_ASSIGN_OR_RETURN(auto holds, holds_covering(db, camera_id, extent_from, extent_to));
     YW_ASSIGN_OR_RETURN(auto restricted,
-                        restrictions_in_force(catalog_, camera_id, from_utc_us, to_utc_us));
+                        restrictions_in_force(catalog_, camera_id, extent_from, extent_to));
     if (!holds.empty()) {
       refusal = make_error(ErrorKind::kFailedPrecondition,
                            "refused: " + join(holds) +
-                               " covers part of this range; held footage cannot be erased "
-                               "until the hold is released (nothing was deleted)");
+                               " covers part of this range (or of a segment in it, which is "
+                               "erased whole); held footage cannot be erased until the hold is "
+                               "released (nothing was deleted)");
     } else if (!restricted.empty()) {
       std::vector<std::string> labels;
       for (const auto& r : restricted) {

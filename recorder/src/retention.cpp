@@ -164,21 +164,30 @@ Result<DeletionPlan> mark_range(Catalog& catalog, int64_t camera_id, int64_t fro
   }
   std::lock_guard lock(catalog.mutex());
   YW_ASSIGN_OR_RETURN(auto transaction, sql::Transaction::begin(catalog.database()));
-  YW_ASSIGN_OR_RETURN(auto ranges, catalog.protected_ranges(camera_id, from_utc_us, to_utc_us));
-  if (!ranges.empty()) {
-    std::string owners;
-    for (const auto& range : ranges) owners += (owners.empty() ? "" : ", ") + range.owner;
-    return make_error(ErrorKind::kFailedPrecondition,
-                      "the range is protected (" + owners + "); nothing was deleted");
-  }
   YW_ASSIGN_OR_RETURN(auto rows, catalog.segments_overlapping(camera_id, from_utc_us, to_utc_us));
-  DeletionPlan plan;
+  // Segments go whole, so what must be free of protection is the range they really cover.
+  const int64_t extent_from =
+      std::min(from_utc_us, rows.empty() ? from_utc_us : rows.front().start_utc_us);
+  int64_t extent_to = to_utc_us;
   for (const auto& row : rows) {
     if (row.state == SegmentState::kRecording) {
       return make_error(ErrorKind::kFailedPrecondition,
                         "the range includes footage that is still being recorded (segment " +
                             std::to_string(row.id) + "); nothing was deleted");
     }
+    extent_to = std::max(extent_to, row.end_utc_us);
+  }
+  YW_ASSIGN_OR_RETURN(auto ranges, catalog.protected_ranges(camera_id, extent_from, extent_to));
+  if (!ranges.empty()) {
+    std::string owners;
+    for (const auto& range : ranges) owners += (owners.empty() ? "" : ", ") + range.owner;
+    return make_error(ErrorKind::kFailedPrecondition,
+                      "the range (whole segments: " + hal::format_iso8601_utc(extent_from) +
+                          " to " + hal::format_iso8601_utc(extent_to) + ") is protected (" +
+                          owners + "); nothing was deleted");
+  }
+  DeletionPlan plan;
+  for (const auto& row : rows) {
     YW_ASSIGN_OR_RETURN(auto marked, catalog.mark_garbage(row.id));
     if (marked) plan.segments.push_back(*marked);
   }

@@ -5,10 +5,12 @@
 // retention tests run on real files and a real SQLite catalog without cameras. Header-only: use
 // it from test folders that link yw_recorder.
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -104,23 +106,44 @@ inline recorder::SegmentRow write_test_segment(recorder::Catalog& catalog,
 
 inline std::vector<uint8_t> file_bytes(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  std::vector<uint8_t> bytes(std::filesystem::file_size(path));
+  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  bytes.resize(static_cast<size_t>(in.gcount()));
+  return bytes;
+}
+
+// Every regular file under `root`, read into memory once (to search many needles).
+struct FileContents {
+  std::filesystem::path path;
+  std::vector<uint8_t> bytes;
+};
+inline std::vector<FileContents> read_all_files(const std::filesystem::path& root) {
+  std::vector<FileContents> files;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(root)) {
+    if (entry.is_regular_file()) files.push_back({entry.path(), file_bytes(entry.path())});
+  }
+  return files;
+}
+
+inline std::vector<std::filesystem::path> files_containing(const std::vector<FileContents>& files,
+                                                           const std::vector<uint8_t>& needle) {
+  std::vector<std::filesystem::path> found;
+  if (needle.empty()) return found;
+  for (const auto& file : files) {
+    if (std::search(file.bytes.begin(), file.bytes.end(),
+                    std::boyer_moore_horspool_searcher(needle.begin(), needle.end())) !=
+        file.bytes.end()) {
+      found.push_back(file.path);
+    }
+  }
+  return found;
 }
 
 // Every regular file under `root` that contains `needle` (used to prove that deleted keys are
 // gone: from the database file, its WAL, everything).
 inline std::vector<std::filesystem::path> files_containing(const std::filesystem::path& root,
                                                            const std::vector<uint8_t>& needle) {
-  std::vector<std::filesystem::path> found;
-  if (needle.empty()) return found;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(root)) {
-    if (!entry.is_regular_file()) continue;
-    const auto bytes = file_bytes(entry.path());
-    if (std::search(bytes.begin(), bytes.end(), needle.begin(), needle.end()) != bytes.end()) {
-      found.push_back(entry.path());
-    }
-  }
-  return found;
+  return files_containing(read_all_files(root), needle);
 }
 
 }  // namespace yardwatch::testing

@@ -65,8 +65,9 @@ class SubjectFootageService {
 
   // Deletes every segment of the camera overlapping [from, to) now, cryptographically (the
   // keys first, recorder/retention.h). Refused (kFailedPrecondition, nothing deleted, the
-  // denial audited) where an open hold or a restriction covers any of the range, or footage in
-  // it is still being recorded. Audited `footage_erase` with the request reference.
+  // denial audited) where an open hold or a restriction covers any of the range or of a segment
+  // in it (segments go whole), or footage in it is still being recorded. Audited
+  // `footage_erase` with the request reference.
   Result<ErasureReceipt> erase(const Principal& by, const std::string& camera, int64_t from_utc_us,
                                int64_t to_utc_us, const std::string& request_reference);
   // Restricts [from, to) of the camera: not viewable, not exportable, not deleted (neither by

@@ -66,9 +66,10 @@ Result<DeletionPlan> mark_expired(Catalog& catalog, int64_t now_utc_us);
 // Disk pressure: the oldest unprotected complete segments of all cameras (by end time) until
 // their bytes reach `bytes_wanted` (fewer if that is all there is).
 Result<DeletionPlan> mark_oldest_for_space(Catalog& catalog, uint64_t bytes_wanted);
-// Erasure: every segment of the camera overlapping [from, to). kFailedPrecondition, with
-// nothing marked, where a protected range overlaps the range (its owner labels are in the
-// message) or a segment in it is still being recorded.
+// Erasure: every segment of the camera overlapping [from, to), whole. kFailedPrecondition, with
+// nothing marked, where a protected range overlaps the range or any of those segments (a
+// segment reaching into a held range is not erased either; the owner labels are in the
+// message), or a segment in it is still being recorded.
 Result<DeletionPlan> mark_range(Catalog& catalog, int64_t camera_id, int64_t from_utc_us,
                                 int64_t to_utc_us);
 
