@@ -211,7 +211,15 @@ void CameraRecorder::finish_segment() {
                                s.fragment_count,
                                {s.plaintext_sha256.begin(), s.plaintext_sha256.end()}};
   auto status = catalog_.complete_segment(current_row_.id, completion);
-  if (!status.ok()) log_line(camera_, "could not complete segment: " + status.error().to_string());
+  if (!status.ok()) {
+    // A full disk refuses the catalog's write too. The file is finished, so the row is closed
+    // like an unfinished one: as soon as the catalog has room again (at the next segment or at
+    // stop), at the latest by recovery at the next start. Without this a clean stop could leave
+    // a `recording` row behind (crash-safety rule 3).
+    log_line(camera_, "could not complete segment: " + status.error().to_string());
+    unfinished_row_ = current_row_;
+    return;
+  }
   std::lock_guard lock(stats_mutex_);
   ++stats_.segments_written;
 }
