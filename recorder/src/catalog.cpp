@@ -67,7 +67,7 @@ CREATE TABLE alarms (
 )sql"},
     // 2 → 3: retention (issue #4, recorder/design/retention.md). Protected ranges are what the
     // firmware's holds and restrictions keep; the sweep reads them and nothing else about
-    // people. The (camera, end) index lets a sweep walk exactly the expired segments of each
+    // people. The (camera, end) index lets a sweep find exactly the expired segments of each
     // camera between protected ranges.
     {3, R"sql(
 CREATE TABLE protected_ranges (
@@ -80,7 +80,11 @@ CREATE TABLE protected_ranges (
   CHECK (to_utc_us > from_utc_us)
 );
 CREATE INDEX protected_ranges_by_camera ON protected_ranges (camera_id, from_utc_us);
-CREATE INDEX segments_by_camera_end ON segments (camera_id, end_utc_us);
+-- Covering and partial: the sweep finds a camera's expired complete segments (and their start,
+-- to tell those a protected range touches) from the index alone, then marks them in rowid
+-- order, so each table page is read once whatever the number of cameras.
+CREATE INDEX segments_complete_by_camera_end ON segments (camera_id, end_utc_us, start_utc_us)
+  WHERE state = 'complete';
 ALTER TABLE cameras ADD COLUMN priority INTEGER NOT NULL DEFAULT 50
   CHECK (priority BETWEEN 0 AND 100);
 ALTER TABLE cameras ADD COLUMN space_deleted_through_utc_us INTEGER;

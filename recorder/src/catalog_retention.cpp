@@ -3,6 +3,9 @@
 // takes deleted keys out of the WAL file, and the small state the clock guard keeps. Still the
 // catalog: the only SQL in the recorder.
 
+#include <algorithm>
+#include <string>
+
 #include "yardwatch/recorder/catalog.h"
 
 namespace yardwatch::recorder {
@@ -192,40 +195,68 @@ Result<std::vector<SegmentRow>> Catalog::segments_overlapping(int64_t camera_id,
   return rows;
 }
 
-Result<std::vector<MarkedSegment>> Catalog::mark_garbage_within(int64_t camera_id,
-                                                                int64_t from_utc_us,
-                                                                int64_t end_before_utc_us) {
+Result<std::vector<int64_t>> Catalog::complete_segments_within(int64_t camera_id,
+                                                               int64_t start_from_utc_us,
+                                                               int64_t end_from_utc_us,
+                                                               int64_t end_before_utc_us) {
   std::lock_guard lock(mutex_);
+  YW_ASSIGN_OR_RETURN(
+      auto query,
+      db_->prepare("SELECT id FROM segments INDEXED BY segments_complete_by_camera_end WHERE "
+                   "camera_id = ?1 AND end_utc_us >= ?2 AND end_utc_us < ?3 AND "
+                   "start_utc_us >= ?4 AND state = 'complete'"));
+  query.bind(1, camera_id).bind(2, end_from_utc_us).bind(3, end_before_utc_us);
+  query.bind(4, start_from_utc_us);
+  std::vector<int64_t> ids;
+  while (true) {
+    YW_ASSIGN_OR_RETURN(bool has_row, query.step());
+    if (!has_row) break;
+    ids.push_back(query.column_int(0));
+  }
+  return ids;
+}
+
+Result<std::vector<MarkedSegment>> Catalog::mark_garbage(std::span<const int64_t> segment_ids) {
+  std::lock_guard lock(mutex_);
+  YW_ASSIGN_OR_RETURN(auto transaction, sql::Transaction::begin(*db_));
+  // One statement per chunk of ids, not one per id: inside a transaction every statement keeps
+  // a statement journal of the pages it changes, and 100 000 of those cost more than the
+  // updates themselves. The ids travel as a JSON array of integers (json_each is built in).
   // secure_delete is on for every connection (sqlite.cpp), so the bytes of the old wrapped key
   // are overwritten on the page, not merely unlinked from it.
   YW_ASSIGN_OR_RETURN(
       auto update,
-      db_->prepare("UPDATE segments INDEXED BY segments_by_camera_end SET state = 'garbage', "
-                   "wrapped_key = NULL WHERE camera_id = ?1 AND end_utc_us >= ?2 AND end_utc_us < "
-                   "?3 AND start_utc_us >= ?2 AND "
-                   "state = 'complete' RETURNING id, camera_id, start_utc_us, end_utc_us, bytes"));
-  update.bind(1, camera_id).bind(2, from_utc_us).bind(3, end_before_utc_us);
+      db_->prepare("UPDATE segments SET state = 'garbage', wrapped_key = NULL WHERE id IN "
+                   "(SELECT value FROM json_each(?1)) AND state = 'complete' RETURNING id, "
+                   "camera_id, start_utc_us, end_utc_us, bytes"));
+  constexpr size_t kChunk = 10'000;
   std::vector<MarkedSegment> marked;
-  while (true) {
-    YW_ASSIGN_OR_RETURN(bool has_row, update.step());
-    if (!has_row) break;
-    marked.push_back(read_marked(update));
+  marked.reserve(segment_ids.size());
+  for (size_t first = 0; first < segment_ids.size(); first += kChunk) {
+    const auto chunk = segment_ids.subspan(first, std::min(kChunk, segment_ids.size() - first));
+    std::string ids = "[";
+    for (int64_t id : chunk) {
+      if (ids.size() > 1) ids += ',';
+      ids += std::to_string(id);
+    }
+    ids += ']';
+    update.reset();
+    update.bind(1, std::string_view(ids));
+    while (true) {
+      YW_ASSIGN_OR_RETURN(bool has_row, update.step());
+      if (!has_row) break;
+      marked.push_back(read_marked(update));
+    }
   }
+  YW_TRY(transaction.commit());
   return marked;
 }
 
 Result<std::optional<MarkedSegment>> Catalog::mark_garbage(int64_t segment_id) {
-  std::lock_guard lock(mutex_);
-  YW_ASSIGN_OR_RETURN(auto update,
-                      db_->prepare("UPDATE segments SET state = 'garbage', wrapped_key = NULL "
-                                   "WHERE id = ?1 AND state = 'complete' RETURNING id, camera_id, "
-                                   "start_utc_us, end_utc_us, bytes"));
-  update.bind(1, segment_id);
-  YW_ASSIGN_OR_RETURN(bool has_row, update.step());
-  if (!has_row) return std::optional<MarkedSegment>();
-  MarkedSegment marked = read_marked(update);
-  YW_TRY(update.run());  // finish the statement
-  return std::optional<MarkedSegment>(marked);
+  const int64_t ids[] = {segment_id};
+  YW_ASSIGN_OR_RETURN(auto marked, mark_garbage(std::span<const int64_t>(ids)));
+  if (marked.empty()) return std::optional<MarkedSegment>();
+  return std::optional<MarkedSegment>(marked.front());
 }
 
 Result<std::vector<SegmentRow>> Catalog::complete_segments_by_end(int64_t after_end_utc_us,
@@ -270,11 +301,21 @@ Status Catalog::destroy_garbage_keys() {
 Status Catalog::remove_garbage_rows(std::span<const int64_t> ids) {
   std::lock_guard lock(mutex_);
   YW_ASSIGN_OR_RETURN(auto transaction, sql::Transaction::begin(*db_));
+  // In chunks of ids, one statement each (see mark_garbage).
   YW_ASSIGN_OR_RETURN(auto remove,
-                      db_->prepare("DELETE FROM segments WHERE id = ?1 AND state = 'garbage'"));
-  for (int64_t id : ids) {
+                      db_->prepare("DELETE FROM segments WHERE id IN (SELECT value FROM "
+                                   "json_each(?1)) AND state = 'garbage'"));
+  constexpr size_t kChunk = 10'000;
+  for (size_t first = 0; first < ids.size(); first += kChunk) {
+    const auto chunk = ids.subspan(first, std::min(kChunk, ids.size() - first));
+    std::string list = "[";
+    for (int64_t id : chunk) {
+      if (list.size() > 1) list += ',';
+      list += std::to_string(id);
+    }
+    list += ']';
     remove.reset();
-    YW_TRY(remove.bind(1, id).run());
+    YW_TRY(remove.bind(1, std::string_view(list)).run());
   }
   return transaction.commit();
 }

@@ -99,28 +99,34 @@ Result<DeletionPlan> mark_expired(Catalog& catalog, int64_t now_utc_us) {
   std::lock_guard lock(catalog.mutex());
   YW_ASSIGN_OR_RETURN(auto transaction, sql::Transaction::begin(catalog.database()));
   YW_ASSIGN_OR_RETURN(auto cameras, catalog.cameras(/*include_removed=*/true));
-  DeletionPlan plan;
+  std::vector<int64_t> ids;
   for (const auto& camera : cameras) {
     const int64_t cutoff = now_utc_us - int64_t{camera.spec.retention_days} * kDayUs;
     YW_ASSIGN_OR_RETURN(auto ranges, catalog.protected_ranges(camera.id, kMin, cutoff));
     // The gaps between protected ranges, up to the cut-off: a segment lying wholly inside a gap
-    // (start ≥ gap start, end ≤ gap end) touches no protected range.
+    // (start ≥ gap start, end ≤ gap end) touches no protected range. Each gap is one range scan
+    // of the covering (camera, end, start) index.
     int64_t gap_from = kMin;
-    auto mark_gap = [&](int64_t gap_to) -> Status {
+    auto collect_gap = [&](int64_t gap_to) -> Status {
       const int64_t end_before = std::min(cutoff, gap_to == kMax ? kMax : gap_to + 1);
       if (end_before <= gap_from) return {};
-      YW_ASSIGN_OR_RETURN(auto marked,
-                          catalog.mark_garbage_within(camera.id, gap_from, end_before));
-      plan.segments.insert(plan.segments.end(), marked.begin(), marked.end());
+      YW_ASSIGN_OR_RETURN(auto found, catalog.complete_segments_within(camera.id, gap_from,
+                                                                       gap_from, end_before));
+      ids.insert(ids.end(), found.begin(), found.end());
       return {};
     };
     for (const Interval& range : merge(ranges)) {
       if (gap_from >= cutoff) break;
-      YW_TRY(mark_gap(range.from));
+      YW_TRY(collect_gap(range.from));
       gap_from = range.to;
     }
-    YW_TRY(mark_gap(kMax));
+    YW_TRY(collect_gap(kMax));
   }
+  // Marked in rowid order: rows of different cameras share table pages (they were recorded side
+  // by side), so camera by camera would read every page once per camera.
+  std::sort(ids.begin(), ids.end());
+  DeletionPlan plan;
+  YW_ASSIGN_OR_RETURN(plan.segments, catalog.mark_garbage(ids));
   YW_TRY(transaction.commit());
   return plan;
 }

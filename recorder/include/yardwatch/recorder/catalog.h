@@ -222,11 +222,14 @@ class Catalog {
   // Segments of the camera not garbage overlapping [from, to) strictly (start < to, end > from).
   Result<std::vector<SegmentRow>> segments_overlapping(int64_t camera_id, int64_t from_utc_us,
                                                        int64_t to_utc_us);
-  // Marks `garbage` and destroys the wrapped key of every complete segment of the camera with
-  // start ≥ from and end in [from, end_before): one UPDATE over the (camera, end) index, so its
-  // cost follows what it marks.
-  Result<std::vector<MarkedSegment>> mark_garbage_within(int64_t camera_id, int64_t from_utc_us,
-                                                         int64_t end_before_utc_us);
+  // Ids of the camera's complete segments with start ≥ start_from and end in
+  // [end_from, end_before), from the covering index alone (no table page is read).
+  Result<std::vector<int64_t>> complete_segments_within(int64_t camera_id, int64_t start_from_utc_us,
+                                                        int64_t end_from_utc_us,
+                                                        int64_t end_before_utc_us);
+  // Marks these segments `garbage` and destroys their wrapped keys, those still complete, in
+  // the given order (rowid order reads each table page once).
+  Result<std::vector<MarkedSegment>> mark_garbage(std::span<const int64_t> segment_ids);
   // Marks one complete segment `garbage` (key destroyed); nullopt if it is not complete.
   Result<std::optional<MarkedSegment>> mark_garbage(int64_t segment_id);
   // Complete segments of all cameras ordered by (end, id), after the given position.
