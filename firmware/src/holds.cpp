@@ -90,7 +90,7 @@ Status check_spec(const HoldSpec& spec, int64_t now) {
   if (spec.case_reference.empty() || spec.case_reference.size() > kMaxReferenceLength ||
       has_control_characters(spec.case_reference)) {
     return make_error(ErrorKind::kInvalidArgument,
-                      "a hold needs a case reference of 1–100 characters on one line");
+                      "a hold needs a case reference of 1–500 characters on one line");
   }
   return check_review_by(spec.review_by_utc_us, now);
 }

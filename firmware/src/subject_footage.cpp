@@ -58,7 +58,7 @@ Status check_request(int64_t from, int64_t to, const std::string& reference) {
   }
   if (!valid_reference(reference)) {
     return make_error(ErrorKind::kInvalidArgument,
-                      "give the reference of the data subject's request (--request, 1–100 "
+                      "give the reference of the data subject's request (--request, 1–500 "
                       "characters on one line)");
   }
   return {};
@@ -221,10 +221,11 @@ Result<ErasureReceipt> SubjectFootageService::erase(const Principal& by, const s
   return receipt;
 }
 
-Result<Restriction> SubjectFootageService::restrict(const Principal& by, const std::string& camera,
-                                                    int64_t from_utc_us, int64_t to_utc_us,
-                                                    const std::string& request_reference,
-                                                    const std::string& reason) {
+Result<Restriction> SubjectFootageService::restrict_range(const Principal& by,
+                                                          const std::string& camera,
+                                                          int64_t from_utc_us, int64_t to_utc_us,
+                                                          const std::string& request_reference,
+                                                          const std::string& reason) {
   AuditEvent event =
       footage_event("footage_restrict", camera, from_utc_us, to_utc_us, request_reference);
   auto found = catalog_.camera_by_name(camera);
@@ -289,7 +290,7 @@ Result<Restriction> SubjectFootageService::lift(const Principal& by, int64_t id,
     return deny(audit_, by, event,
                 make_error(ErrorKind::kInvalidArgument,
                            "give the reference of the request that lifts the restriction "
-                           "(--request, 1–100 characters on one line)"));
+                           "(--request, 1–500 characters on one line)"));
   }
   std::lock_guard lock(catalog_.mutex());
   auto& db = catalog_.database();

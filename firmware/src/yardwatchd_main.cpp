@@ -11,6 +11,7 @@
 #include <ctime>
 
 #include "yardwatch/firmware/appliance.h"
+#include "yardwatch/firmware/clock_log.h"
 #include "yardwatch/firmware/services.h"
 #include "yardwatch/recorder/recording.h"
 #include "yardwatch/recorder/recovery.h"
@@ -18,6 +19,18 @@
 namespace {
 
 using namespace yardwatch;
+
+// Logs the clock's synchronisation state when it changes (and at start): police bundles state,
+// for each file, whether the clock was synchronised while it was recorded (issue 5).
+void log_clock_state(recorder::Catalog& catalog, const hal::Clock& clock) {
+  auto logged = firmware::record_clock_state(catalog, clock);
+  if (!logged.ok()) {
+    std::fprintf(stderr, "yardwatchd: clock state log: %s\n", logged.error().to_string().c_str());
+  } else if (logged.value()) {
+    std::fprintf(stderr, "yardwatchd: clock is %s\n",
+                 std::string(hal::sync_state_name(clock.sync_state())).c_str());
+  }
+}
 
 constexpr int64_t kSweepIntervalUs = 60'000'000;
 
@@ -96,6 +109,7 @@ int run(const firmware::ApplianceOptions& options, int segment_seconds, uint64_t
     }
   }
   firmware::Services services(*appliance.value());
+  log_clock_state(catalog, appliance.value()->clock());
   auto audit_system = [&](const std::string& action, const std::string& details) {
     firmware::AuditEvent event;
     event.action = action;
@@ -197,6 +211,7 @@ int run(const firmware::ApplianceOptions& options, int segment_seconds, uint64_t
     if (auto status = recorder.sync_cameras(); !status.ok()) {
       std::fprintf(stderr, "yardwatchd: camera list: %s\n", status.error().to_string().c_str());
     }
+    log_clock_state(catalog, appliance.value()->clock());
     const int64_t now = appliance.value()->clock().monotonic_us();
     relieve_disk_pressure(services, recorder, reserve);
     if (now - last_sweep >= kSweepIntervalUs) {

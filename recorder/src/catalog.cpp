@@ -65,11 +65,11 @@ CREATE TABLE alarms (
   cleared_utc_us INTEGER
 );
 )sql"},
-    // 2 → 3: retention (issue #4, recorder/design/retention.md). Protected ranges are what the
+    // 3 → 4: retention (issue #4, recorder/design/retention.md). Protected ranges are what the
     // firmware's holds and restrictions keep; the sweep reads them and nothing else about
     // people. The (camera, end) index lets a sweep find exactly the expired segments of each
     // camera between protected ranges.
-    {3, R"sql(
+    {4, R"sql(
 CREATE TABLE protected_ranges (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   camera_id INTEGER NOT NULL REFERENCES cameras(id),

@@ -263,7 +263,7 @@ TEST_CASE("holds: bad input is refused with a clear message and audited, changin
   bad.case_reference = "";
   refused(bad, "case reference");
   bad = spec;
-  bad.case_reference = std::string(101, 'x');
+  bad.case_reference = std::string(501, 'x');
   refused(bad, "case reference");
   // Hostile text is data.
   spec.case_reference = "'); DROP TABLE holds; --";
@@ -362,8 +362,8 @@ TEST_CASE(
       f.holds().place(who.director, f.hold_spec({"yard"}, day + kHourUs, day + 2 * kHourUs));
   auto pending =
       f.holds().request(who.viewer, f.hold_spec({"yard"}, day + 5 * kHourUs, day + 6 * kHourUs));
-  auto restriction = f.subject().restrict(who.director, "yard", day + 3 * kHourUs,
-                                          day + 4 * kHourUs, "AVG-2026-4");
+  auto restriction = f.subject().restrict_range(who.director, "yard", day + 3 * kHourUs,
+                                                day + 4 * kHourUs, "AVG-2026-4");
   auto elsewhere = f.holds().place(who.director, f.hold_spec({"gate"}, day - 9 * kDayUs, day));
   REQUIRE(active.ok());
   REQUIRE(pending.ok());

@@ -119,7 +119,7 @@ class Sequence {
         {50, "request hold", &Sequence::request_hold, false},
         {55, "decide request", &Sequence::decide_request, false},
         {61, "release hold", &Sequence::release_hold, false},
-        {66, "restrict", &Sequence::restrict, false},
+        {66, "restrict", &Sequence::restrict_range, false},
         {70, "lift restriction", &Sequence::lift, false},
         {76, "erase", &Sequence::erase, true},
         {78, "change retention", &Sequence::change_retention, false},
@@ -261,10 +261,11 @@ class Sequence {
     log_ += std::to_string(hold->id);
   }
 
-  void restrict() {
+  void restrict_range() {
     const int64_t camera = random_camera();
     auto [from, to] = random_range(camera);
-    auto restriction = f_.subject().restrict(director_, cameras_[camera].name, from, to, "AVG-1");
+    auto restriction =
+        f_.subject().restrict_range(director_, cameras_[camera].name, from, to, "AVG-1");
     REQUIRE(restriction.ok());
     restrictions_.push_back({restriction.value().id, camera, from, to, true});
     log_ += std::to_string(restriction.value().id);

@@ -90,11 +90,14 @@ TEST_CASE(
   const auto restricted_row = f.segment(yard, kStart - kDayUs);
   const auto free_row = f.segment(yard, kStart - kDayUs + 2 * kHourUs);
 
-  CHECK(f.subject().restrict(viewer, "yard", kStart - 2 * kDayUs, kStart, "AVG-7").error().kind ==
-        ErrorKind::kPermissionDenied);
-  auto restriction = f.subject().restrict(director, "yard", restricted_row.start_utc_us + kMinuteUs,
-                                          restricted_row.start_utc_us + 2 * kMinuteUs, "AVG-7",
-                                          "contested: the person says it is not them");
+  CHECK(f.subject()
+            .restrict_range(viewer, "yard", kStart - 2 * kDayUs, kStart, "AVG-7")
+            .error()
+            .kind == ErrorKind::kPermissionDenied);
+  auto restriction =
+      f.subject().restrict_range(director, "yard", restricted_row.start_utc_us + kMinuteUs,
+                                 restricted_row.start_utc_us + 2 * kMinuteUs, "AVG-7",
+                                 "contested: the person says it is not them");
   REQUIRE(restriction.ok());
   CHECK(restriction.value().in_force());
 

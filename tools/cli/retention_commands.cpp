@@ -397,7 +397,7 @@ int cmd_footage_restrict(const Options& options) {
   if (!from.ok()) return fail(from.error());
   if (!to.ok()) return fail(to.error());
   return with_services(options, true, [&](firmware::Services& services, auto* principal) {
-    auto restriction = services.subject_footage.restrict(
+    auto restriction = services.subject_footage.restrict_range(
         *principal, options.camera, from.value(), to.value(), options.request, options.reason);
     if (!restriction.ok()) return fail(restriction.error());
     if (options.json_output) {
@@ -526,9 +526,9 @@ CommandRunner register_retention_commands(CLI::App& app) {
   auto* footage = app.add_subcommand("footage", "erasure and restriction on request (R7)");
   footage->require_subcommand(1);
   auto* erase = footage->add_subcommand("erase", "delete a range now (directors; not if held)");
-  auto* restrict = footage->add_subcommand(
+  auto* restrict_command = footage->add_subcommand(
       "restrict", "block viewing, export and deletion of a range (directors)");
-  for (auto* command : {erase, restrict}) {
+  for (auto* command : {erase, restrict_command}) {
     add_common(command, o, true);
     add_sign_in(command, o);
     command->add_option("--camera", o.camera, "camera name")->required();
@@ -537,7 +537,7 @@ CommandRunner register_retention_commands(CLI::App& app) {
     command->add_option("--request", o.request, "reference of the data subject's request")
         ->required();
   }
-  restrict->add_option("--reason", o.reason, "why (recorded)");
+  restrict_command->add_option("--reason", o.reason, "why (recorded)");
   auto* unrestrict = footage->add_subcommand("unrestrict", "lift a restriction (directors)");
   add_common(unrestrict, o, true);
   add_sign_in(unrestrict, o);
@@ -572,7 +572,7 @@ CommandRunner register_retention_commands(CLI::App& app) {
     if (hold_confirm->parsed()) return cmd_hold_decision(opts, "confirm");
     if (hold_reject->parsed()) return cmd_hold_decision(opts, "reject");
     if (erase->parsed()) return cmd_footage_erase(opts);
-    if (restrict->parsed()) return cmd_footage_restrict(opts);
+    if (restrict_command->parsed()) return cmd_footage_restrict(opts);
     if (unrestrict->parsed()) return cmd_footage_unrestrict(opts);
     if (restrictions->parsed()) return cmd_footage_restrictions(opts);
     if (camera_set != nullptr && camera_set->parsed()) return cmd_camera_set(opts);

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "audit_commands.h"
+#include "export_commands.h"
 #include "retention_commands.h"
 #include "yardwatch/firmware/appliance.h"
 #include "yardwatch/firmware/audit_format.h"
@@ -668,6 +669,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(int64_t{1}, int64_t{36500}));
 
   const cli::CommandRunner run_retention_command = cli::register_retention_commands(app);
+  auto run_export_command = cli::register_export_commands(app);
 
   try {
     app.parse(argc, argv);
@@ -676,6 +678,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (auto code = run_retention_command()) return *code;
+    if (auto code = run_export_command()) return *code;
     if (audit_list->parsed() || audit_verify->parsed() || audit_export->parsed() ||
         audit_prune->parsed()) {
       return with_services(options, [&](firmware::Appliance& appliance, firmware::Services&) {

@@ -36,7 +36,9 @@ constexpr int64_t kHoldRequestLifetimeUs = 72LL * 3600 * 1'000'000;
 constexpr int64_t kMaxReviewAheadUs = 183LL * 24 * 3600 * 1'000'000;
 constexpr size_t kMinHoldReasonLength = 5;
 constexpr size_t kMaxHoldReasonLength = 500;
-constexpr size_t kMaxReferenceLength = 100;  // case and request references
+// Case and request references; as long as an export's case reference may be, since an export
+// holds its range under that reference.
+constexpr size_t kMaxReferenceLength = 500;
 
 enum class HoldState {
   kPending,   // a request: keeps the footage until pending_until, awaiting a director
@@ -53,7 +55,7 @@ struct HoldSpec {
   int64_t from_utc_us = 0;           // the footage range [from, to)
   int64_t to_utc_us = 0;
   std::string reason;            // 5–500 characters
-  std::string case_reference;    // 1–100 characters, no control characters
+  std::string case_reference;    // 1–500 characters, no control characters
   int64_t review_by_utc_us = 0;  // after now, at most kMaxReviewAheadUs ahead
 };
 

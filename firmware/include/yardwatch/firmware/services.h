@@ -6,6 +6,7 @@
 #include "yardwatch/firmware/accounts.h"
 #include "yardwatch/firmware/appliance.h"
 #include "yardwatch/firmware/audit.h"
+#include "yardwatch/firmware/exports.h"
 #include "yardwatch/firmware/footage.h"
 #include "yardwatch/firmware/holds.h"
 #include "yardwatch/firmware/retention.h"
@@ -18,6 +19,8 @@ struct Services {
       : audit(appliance.catalog(), appliance.clock(), appliance.keys()),
         accounts(appliance.catalog(), appliance.clock(), appliance.keys(), audit),
         footage(appliance.catalog(), appliance.storage(), appliance.keys(), audit),
+        exports(appliance.catalog(), appliance.storage(), appliance.keys(), appliance.clock(),
+                audit),
         holds(appliance.catalog(), appliance.clock(), audit),
         subject_footage(appliance.catalog(), appliance.storage(), appliance.clock(), audit),
         retention(appliance.catalog(), appliance.storage(), appliance.clock(), audit, holds) {}
@@ -25,6 +28,7 @@ struct Services {
   AuditJournal audit;
   AccountService accounts;
   FootageService footage;
+  ExportService exports;
   HoldService holds;                      // incident holds and hold requests (R2)
   SubjectFootageService subject_footage;  // erasure and restriction on request (R7)
   RetentionService retention;             // the sweep, the clock guard, disk pressure

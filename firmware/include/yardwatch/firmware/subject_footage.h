@@ -72,9 +72,10 @@ class SubjectFootageService {
                                int64_t to_utc_us, const std::string& request_reference);
   // Restricts [from, to) of the camera: not viewable, not exportable, not deleted (neither by
   // the sweep nor for space) until lifted. `footage_restrict`.
-  Result<Restriction> restrict(const Principal& by, const std::string& camera, int64_t from_utc_us,
-                               int64_t to_utc_us, const std::string& request_reference,
-                               const std::string& reason = "");
+  Result<Restriction> restrict_range(const Principal& by, const std::string& camera,
+                                     int64_t from_utc_us, int64_t to_utc_us,
+                                     const std::string& request_reference,
+                                     const std::string& reason = "");
   // Lifts a restriction; its footage then ages out normally. `footage_unrestrict`.
   Result<Restriction> lift(const Principal& by, int64_t id, const std::string& request_reference);
   // Directors and privacy officers (kReadSubjectRequests). Newest first.
