@@ -292,6 +292,19 @@ void CameraRecorder::on_fragment(Fragment&& fragment) {
       log_line(camera_, "space is back; recording resumed");
     }
   }
+  // Keep room for the catalog: appending until the volume is completely full would leave none
+  // for the segment's completion, the camera's status or the disk_full alarm, all SQLite writes
+  // that need space too. Half the floor stays free; the segment ends here as at a full disk.
+  if (auto free = storage_.free_bytes();
+      free.ok() && free.value() < fragment.bytes.size() + config_.min_free_bytes / 2) {
+    finish_segment();
+    handle_write_error(make_error(ErrorKind::kResourceExhausted,
+                                  "data volume is full (" + std::to_string(free.value() >> 10) +
+                                      " KiB free; the rest is kept for the catalog)"));
+    std::lock_guard lock(stats_mutex_);
+    ++stats_.fragments_dropped;
+    return;
+  }
   auto appended = writer_->append_fragment(fragment.info, fragment.bytes);
   if (appended.ok()) appended = writer_->sync();
   if (!appended.ok()) {

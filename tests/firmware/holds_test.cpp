@@ -92,7 +92,7 @@ TEST_CASE("R2: a director's hold keeps footage past retention until released, ev
   CHECK(f.audit().verify().value().ok);
 }
 
-TEST_CASE("R2: viewers only request holds, for their own cameras; a request keeps footage 72 h",
+TEST_CASE("R2: viewers only request holds, for their own cameras, and a request keeps footage 72 h",
           "[firmware][holds][R2][R4]") {
   RetentionFixture f(kStart);
   const int64_t yard = f.camera("yard");
@@ -171,7 +171,7 @@ TEST_CASE("R2: viewers only request holds, for their own cameras; a request keep
 }
 
 TEST_CASE(
-    "R2: the review-by date is required and at most six months ahead; overdue holds are "
+    "R2: the review-by date is required and at most six months ahead, and overdue holds are "
     "flagged and audited daily but never released",
     "[firmware][holds][R2]") {
   RetentionFixture f(kStart);
@@ -349,7 +349,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "a camera's time line shows held, requested and restricted spans; the oldest open hold "
+    "a camera's time line shows held, requested and restricted spans, and the oldest open hold "
     "bounds audit pruning",
     "[firmware][holds]") {
   RetentionFixture f(kStart);

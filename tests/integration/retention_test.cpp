@@ -276,7 +276,7 @@ TEST_CASE("R2: a camera with --retention-days 7 loses its footage at +8 days, no
   CHECK(appliance.cli({"catalog", "check"}).exit_code == 0);
 }
 
-TEST_CASE("R2: clock faults delete nothing and raise an alarm; after the holiday it deletes",
+TEST_CASE("R2: clock faults delete nothing and raise an alarm, and after the holiday it deletes",
           "[integration][retention][R2][clock]") {
   TempDir work("yw-retention-clock");
   CamSim cameras(CamSimOptions{}, work.path());
