@@ -503,7 +503,8 @@ Result<std::vector<TimelineSpan>> HoldService::timeline(const Principal& by,
   auto& db = catalog_.database();
   YW_ASSIGN_OR_RETURN(
       auto holds,
-      db.prepare("SELECT h.id, h.state, h.from_utc_us, h.to_utc_us, h.case_reference FROM holds h "
+      db.prepare("SELECT h.id, h.state, h.from_utc_us, h.to_utc_us, h.case_reference, h.reason "
+                 "FROM holds h "
                  "JOIN hold_cameras c ON c.hold_id = h.id WHERE c.camera_id = ?1 AND h.state IN "
                  "('pending', 'active') AND h.from_utc_us < ?3 AND h.to_utc_us > ?2"));
   holds.bind(1, found.id).bind(2, from_utc_us).bind(3, to_utc_us);
@@ -512,11 +513,12 @@ Result<std::vector<TimelineSpan>> HoldService::timeline(const Principal& by,
     if (!has_row) break;
     spans.push_back({holds.column_text(1) == "pending" ? "hold_request" : "hold",
                      holds.column_int(0), holds.column_int(2), holds.column_int(3),
-                     holds.column_text(4)});
+                     holds.column_text(4), holds.column_text(5)});
   }
   YW_ASSIGN_OR_RETURN(
       auto restrictions,
-      db.prepare("SELECT id, from_utc_us, to_utc_us, request_reference FROM restrictions WHERE "
+      db.prepare("SELECT id, from_utc_us, to_utc_us, request_reference, reason FROM "
+                 "restrictions WHERE "
                  "camera_id = ?1 AND lifted_utc_us IS NULL AND from_utc_us < ?3 AND "
                  "to_utc_us > ?2"));
   restrictions.bind(1, found.id).bind(2, from_utc_us).bind(3, to_utc_us);
@@ -524,7 +526,8 @@ Result<std::vector<TimelineSpan>> HoldService::timeline(const Principal& by,
     YW_ASSIGN_OR_RETURN(bool has_row, restrictions.step());
     if (!has_row) break;
     spans.push_back({"restriction", restrictions.column_int(0), restrictions.column_int(1),
-                     restrictions.column_int(2), restrictions.column_text(3)});
+                     restrictions.column_int(2), restrictions.column_text(3),
+                     restrictions.column_text(4)});
   }
   std::sort(spans.begin(), spans.end(), [](const TimelineSpan& a, const TimelineSpan& b) {
     return std::tie(a.from_utc_us, a.kind, a.id) < std::tie(b.from_utc_us, b.kind, b.id);
@@ -581,6 +584,15 @@ Result<std::vector<Hold>> HoldService::overdue() {
     YW_ASSIGN_OR_RETURN(auto hold, load(id));
     if (hold) holds.push_back(std::move(*hold));
   }
+  return holds;
+}
+
+Result<std::vector<Hold>> HoldService::overdue_visible_to(const Principal& by) {
+  const bool reader = role_allows(by.role, Permission::kRequestHold) ||
+                      role_allows(by.role, Permission::kReadSubjectRequests);
+  if (!reader) return std::vector<Hold>();
+  YW_ASSIGN_OR_RETURN(auto holds, overdue());
+  std::erase_if(holds, [&](const Hold& hold) { return !visible_to(by, hold); });
   return holds;
 }
 

@@ -19,6 +19,7 @@
 #include "yardwatch/firmware/cameras.h"
 #include "yardwatch/firmware/services.h"
 #include "yardwatch/firmware/settings.h"
+#include "yardwatch/firmware/tls_certificate.h"
 #include "yardwatch/firmware/totp.h"
 #include "yardwatch/recorder/playback.h"
 #include "yardwatch/recorder/recovery.h"
@@ -97,8 +98,20 @@ int cmd_init(const CommonOptions& options, bool new_setup_code) {
   if (!code.ok()) return fail(code.error());
   auto device = appliance.value()->catalog().device_id();
   if (!new_setup_code) {
-    std::printf("initialised %s\n  keys: %s\n  device id: %s\n", options.appliance.data_dir.c_str(),
-                appliance.value()->key_dir().c_str(), device.ok() ? device.value().c_str() : "?");
+    // The web admin's certificate, beside the device keys (never in the data directory).
+    if (auto made = firmware::ensure_tls_certificate(appliance.value()->key_dir(),
+                                                     device.ok() ? device.value() : "",
+                                                     appliance.value()->clock().now_utc_us());
+        !made.ok()) {
+      return fail(made.error());
+    }
+    auto fingerprint = firmware::tls_certificate_fingerprint(
+        firmware::tls_files(appliance.value()->key_dir()).certificate);
+    std::printf(
+        "initialised %s\n  keys: %s\n  device id: %s\n  web admin certificate SHA-256: %s\n",
+        options.appliance.data_dir.c_str(), appliance.value()->key_dir().c_str(),
+        device.ok() ? device.value().c_str() : "?",
+        fingerprint.ok() ? fingerprint.value().c_str() : "?");
   }
   std::printf(
       "  one-time setup code: %s  (valid 24 hours, for the first admin only)\n"
@@ -356,6 +369,11 @@ int cmd_status(const CommonOptions& options) {
   result["device"] = json{
       {"id", device_id.ok() ? device_id.value() : ""},
       {"fingerprint", firmware::audit_format::key_fingerprint(app.keys().signing_public_key())}};
+  // Compared with what the browser shows the first time it connects to the web admin.
+  auto tls_fingerprint =
+      firmware::tls_certificate_fingerprint(firmware::tls_files(app.key_dir()).certificate);
+  result["web"] = json{
+      {"certificate_sha256", tls_fingerprint.ok() ? json(tls_fingerprint.value()) : json(nullptr)}};
   result["now"] = iso(app.clock().now_utc_us());
   result["clock"] = std::string(hal::sync_state_name(app.clock().sync_state()));
   json camera_list = json::array();
@@ -413,6 +431,8 @@ int cmd_status(const CommonOptions& options) {
               result["clock"].get<std::string>().c_str());
   std::printf("  device key fingerprint: %s\n",
               result["device"]["fingerprint"].get<std::string>().c_str());
+  std::printf("  web admin certificate SHA-256: %s\n",
+              tls_fingerprint.ok() ? tls_fingerprint.value().c_str() : "none yet");
   for (const auto& entry : camera_list) {
     std::printf("  %-16s %-12s %-40s footage %s .. %s (%llu bytes)\n",
                 entry["name"].get<std::string>().c_str(), entry["state"].get<std::string>().c_str(),

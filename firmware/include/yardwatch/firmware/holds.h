@@ -97,6 +97,7 @@ struct TimelineSpan {
   int64_t from_utc_us = 0;
   int64_t to_utc_us = 0;
   std::string reference;  // case reference (holds) or request reference (restrictions)
+  std::string reason;     // the hold's or the restriction's reason
 };
 
 // `--review-by`: a date (2027-03-01, meaning the end of that day, 23:59:59Z) or a full ISO-8601
@@ -141,6 +142,10 @@ class HoldService {
   Result<std::vector<Hold>> expire_requests();
   // Active holds past their review-by date (never released automatically).
   Result<std::vector<Hold>> overdue();
+  // The overdue holds a person may see (the dashboard): all for directors and privacy
+  // officers, those of their cameras for viewers, none for admins. Not audited: no case
+  // information is shown to anyone who may not read holds.
+  Result<std::vector<Hold>> overdue_visible_to(const Principal& by);
   // While any hold is overdue, one `holds_overdue` entry by `system` per UTC day. true if it
   // wrote one now.
   Result<bool> audit_overdue_daily();

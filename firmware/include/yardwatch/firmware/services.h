@@ -6,11 +6,14 @@
 #include "yardwatch/firmware/accounts.h"
 #include "yardwatch/firmware/appliance.h"
 #include "yardwatch/firmware/audit.h"
+#include "yardwatch/firmware/cameras.h"
 #include "yardwatch/firmware/exports.h"
 #include "yardwatch/firmware/footage.h"
 #include "yardwatch/firmware/holds.h"
 #include "yardwatch/firmware/retention.h"
+#include "yardwatch/firmware/sessions.h"
 #include "yardwatch/firmware/subject_footage.h"
+#include "yardwatch/firmware/viewing.h"
 
 namespace yardwatch::firmware {
 
@@ -21,6 +24,9 @@ struct Services {
         footage(appliance.catalog(), appliance.storage(), appliance.keys(), audit),
         exports(appliance.catalog(), appliance.storage(), appliance.keys(), appliance.clock(),
                 audit),
+        sessions(appliance.catalog(), appliance.clock()),
+        cameras(appliance.catalog(), appliance.clock(), audit),
+        viewing(appliance.catalog(), appliance.clock(), audit, footage),
         holds(appliance.catalog(), appliance.clock(), audit),
         subject_footage(appliance.catalog(), appliance.storage(), appliance.clock(), audit),
         retention(appliance.catalog(), appliance.storage(), appliance.clock(), audit, holds) {}
@@ -29,6 +35,9 @@ struct Services {
   AccountService accounts;
   FootageService footage;
   ExportService exports;
+  SessionStore sessions;
+  CameraService cameras;
+  ViewingService viewing;
   HoldService holds;                      // incident holds and hold requests (R2)
   SubjectFootageService subject_footage;  // erasure and restriction on request (R7)
   RetentionService retention;             // the sweep, the clock guard, disk pressure
