@@ -37,6 +37,60 @@ void log_clock_state(recorder::Catalog& catalog, const hal::Clock& clock) {
   }
 }
 
+constexpr int64_t kSweepIntervalUs = 60'000'000;
+
+// Retention (recorder/design/retention.md): the sweep runs at start and every minute; a refusal
+// by the clock guard is already an alarm and an audit entry, so the log only repeats it.
+void sweep_retention(firmware::Services& services) {
+  auto report = services.retention.sweep();
+  if (!report.ok()) {
+    std::fprintf(stderr, "yardwatchd: retention sweep failed: %s\n",
+                 report.error().to_string().c_str());
+    return;
+  }
+  if (report.value().refused) {
+    std::fprintf(stderr, "yardwatchd: retention sweep refused: %s\n",
+                 report.value().clock.reason.c_str());
+  }
+  for (const auto& receipt : report.value().deleted) {
+    std::fprintf(stderr, "yardwatchd: retention: deleted %lld segment(s) of %s\n",
+                 static_cast<long long>(receipt.segments), receipt.camera.c_str());
+  }
+}
+
+// One `holds_overdue` audit entry a day while a hold is past its review-by date.
+void audit_overdue_holds(firmware::Services& services) {
+  if (auto audited = services.holds.audit_overdue_daily(); !audited.ok()) {
+    std::fprintf(stderr, "yardwatchd: overdue holds: %s\n", audited.error().to_string().c_str());
+  }
+}
+
+// Disk pressure: below the reserve the oldest unprotected footage goes; if only protected
+// footage is left, the lowest-priority camera stops (and starts again once there is room).
+void relieve_disk_pressure(firmware::Services& services, recorder::Recorder& recorder,
+                           const firmware::SpaceReserve& reserve) {
+  auto outcome = services.retention.relieve_disk_pressure(reserve, recorder.paused());
+  if (!outcome.ok()) {
+    std::fprintf(stderr, "yardwatchd: disk pressure: %s\n", outcome.error().to_string().c_str());
+    return;
+  }
+  for (const auto& receipt : outcome.value().deleted) {
+    std::fprintf(stderr, "yardwatchd: disk pressure: deleted %lld segment(s) of %s early\n",
+                 static_cast<long long>(receipt.segments), receipt.camera.c_str());
+  }
+  if (outcome.value().pause_camera_id) {
+    std::fprintf(stderr, "yardwatchd: disk pressure: stopping camera %lld: %s\n",
+                 static_cast<long long>(*outcome.value().pause_camera_id),
+                 outcome.value().pause_reason.c_str());
+    recorder.pause(*outcome.value().pause_camera_id, outcome.value().pause_reason);
+  }
+  for (int64_t camera_id : outcome.value().resume_camera_ids) {
+    std::fprintf(stderr, "yardwatchd: space is back; camera %lld records again\n",
+                 static_cast<long long>(camera_id));
+    recorder.resume(camera_id);
+  }
+}
+
 struct WebOptions {
   std::string listen = "0.0.0.0:8443";  // "off": no web admin
   std::string redirect_listen;          // plain HTTP that only redirects ("" = none)
@@ -100,7 +154,7 @@ std::unique_ptr<web_admin::WebServer> start_web_admin(firmware::Appliance& appli
 }
 
 int run(const firmware::ApplianceOptions& options, int segment_seconds, uint64_t min_free_mb,
-        const WebOptions& web) {
+        const WebOptions& web, const firmware::SpaceReserve& reserve) {
   auto appliance = firmware::Appliance::open(options);
   if (!appliance.ok()) {
     std::fprintf(stderr, "yardwatchd: %s\n", appliance.error().message.c_str());
@@ -152,6 +206,9 @@ int run(const firmware::ApplianceOptions& options, int segment_seconds, uint64_t
                      ",\"bytes_discarded\":" + std::to_string(r.bytes_discarded) + "}");
   }
 
+  sweep_retention(services);
+  audit_overdue_holds(services);
+
   recorder::RecordingConfig config;
   config.segmenter.segment_duration_us = static_cast<int64_t>(segment_seconds) * 1'000'000;
   config.min_free_bytes = min_free_mb << 20;
@@ -170,10 +227,16 @@ int run(const firmware::ApplianceOptions& options, int segment_seconds, uint64_t
                options.data_dir.c_str());
 
   // The journal is pruned after its retention term (2 years) at start and once a day (R6,
-  // firmware/design/audit.md §Retention). Holds do not exist yet; once they do, the start of the
-  // oldest open hold is passed as keep_from so the journal outlives every hold.
+  // firmware/design/audit.md §Retention), never past the start of the oldest open hold, so the
+  // journal outlives every hold.
   auto prune_audit = [&]() {
-    auto pruned = services.audit.prune(firmware::kAuditRetentionUs, std::nullopt);
+    auto keep_from = services.holds.oldest_open_start();
+    if (!keep_from.ok()) {
+      std::fprintf(stderr, "yardwatchd: audit prune postponed: %s\n",
+                   keep_from.error().to_string().c_str());
+      return;
+    }
+    auto pruned = services.audit.prune(firmware::kAuditRetentionUs, keep_from.value());
     if (pruned.ok()) {
       if (pruned.value().through_seq) {
         std::fprintf(stderr, "yardwatchd: audit journal pruned through entry %lld (%lld entries)\n",
@@ -220,6 +283,8 @@ int run(const firmware::ApplianceOptions& options, int segment_seconds, uint64_t
   constexpr int64_t kPruneIntervalUs = 24 * kCheckpointIntervalUs;
   int64_t last_checkpoint = appliance.value()->clock().monotonic_us();
   int64_t last_prune = last_checkpoint;
+  int64_t last_sweep = last_checkpoint;
+  relieve_disk_pressure(services, recorder, reserve);
   while (true) {
     timespec timeout{2, 0};
     int received = sigtimedwait(&signals, nullptr, &timeout);
@@ -230,6 +295,12 @@ int run(const firmware::ApplianceOptions& options, int segment_seconds, uint64_t
     }
     log_clock_state(catalog, appliance.value()->clock());
     const int64_t now = appliance.value()->clock().monotonic_us();
+    relieve_disk_pressure(services, recorder, reserve);
+    if (now - last_sweep >= kSweepIntervalUs) {
+      last_sweep = now;
+      sweep_retention(services);
+      audit_overdue_holds(services);
+    }
     if (now - last_checkpoint >= kCheckpointIntervalUs) {
       last_checkpoint = now;
       if (auto signed_head = services.audit.checkpoint(); !signed_head.ok()) {
@@ -277,6 +348,8 @@ int main(int argc, char** argv) {
   firmware::ApplianceOptions options;
   int segment_seconds = 60;
   uint64_t min_free_mb = 16;
+  uint64_t reserve_mb = 1024;
+  int64_t reserve_seconds = 120;
   app.add_option("--data", options.data_dir, "data directory")->required();
   app.add_option("--key-dir", options.key_dir, "key directory (default: <data>.keys)");
   app.add_option("--board", options.board, "board name")->capture_default_str();
@@ -286,6 +359,15 @@ int main(int argc, char** argv) {
   app.add_option("--min-free-mb", min_free_mb,
                  "free space (MiB) below which no new segment is started")
       ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  app.add_option("--space-reserve-mb", reserve_mb,
+                 "below this much free space plus --space-reserve-seconds of every camera's "
+                 "bitrate, the oldest footage that is not held is deleted early (0 and 0: never)")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 30))
+      ->capture_default_str();
+  app.add_option("--space-reserve-seconds", reserve_seconds,
+                 "seconds of every recording camera's bitrate in the reserve")
+      ->check(CLI::Range(int64_t{0}, int64_t{86400}))
       ->capture_default_str();
   WebOptions web;
   app.add_option("--listen", web.listen, "web admin HTTPS address ADDR:PORT, or \"off\"")
@@ -303,7 +385,10 @@ int main(int argc, char** argv) {
     return app.exit(error);
   }
   try {
-    return run(options, segment_seconds, min_free_mb, web);
+    firmware::SpaceReserve reserve;
+    reserve.base_bytes = reserve_mb << 20;
+    reserve.bitrate_seconds = reserve_seconds;
+    return run(options, segment_seconds, min_free_mb, web, reserve);
   } catch (const std::exception& exception) {
     std::fprintf(stderr, "yardwatchd: internal error: %s\n", exception.what());
     return 70;

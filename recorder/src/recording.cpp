@@ -212,7 +212,15 @@ void CameraRecorder::finish_segment() {
                                s.fragment_count,
                                {s.plaintext_sha256.begin(), s.plaintext_sha256.end()}};
   auto status = catalog_.complete_segment(current_row_.id, completion);
-  if (!status.ok()) log_line(camera_, "could not complete segment: " + status.error().to_string());
+  if (!status.ok()) {
+    // A full disk refuses the catalog's write too. The file is finished, so the row is closed
+    // like an unfinished one: as soon as the catalog has room again (at the next segment or at
+    // stop), at the latest by recovery at the next start. Without this a clean stop could leave
+    // a `recording` row behind (crash-safety rule 3).
+    log_line(camera_, "could not complete segment: " + status.error().to_string());
+    unfinished_row_ = current_row_;
+    return;
+  }
   std::lock_guard lock(stats_mutex_);
   ++stats_.segments_written;
 }
@@ -289,6 +297,19 @@ void CameraRecorder::on_fragment(Fragment&& fragment) {
       log_line(camera_, "space is back; recording resumed");
     }
   }
+  // Keep room for the catalog: appending until the volume is completely full would leave none
+  // for the segment's completion, the camera's status or the disk_full alarm, all SQLite writes
+  // that need space too. Half the floor stays free; the segment ends here as at a full disk.
+  if (auto free = storage_.free_bytes();
+      free.ok() && free.value() < fragment.bytes.size() + config_.min_free_bytes / 2) {
+    finish_segment();
+    handle_write_error(make_error(ErrorKind::kResourceExhausted,
+                                  "data volume is full (" + std::to_string(free.value() >> 10) +
+                                      " KiB free; the rest is kept for the catalog)"));
+    std::lock_guard lock(stats_mutex_);
+    ++stats_.fragments_dropped;
+    return;
+  }
   auto appended = writer_->append_fragment(fragment.info, fragment.bytes);
   if (appended.ok()) appended = writer_->sync();
   if (!appended.ok()) {
@@ -339,7 +360,7 @@ Status Recorder::sync_cameras() {
     }
   }
   for (const auto& camera : cameras) {
-    if (recorders_.count(camera.id) != 0) continue;
+    if (recorders_.count(camera.id) != 0 || paused_.count(camera.id) != 0) continue;
     auto recorder =
         std::make_unique<CameraRecorder>(camera, catalog_, storage_, clock_, keys_, config_);
     if (live_hub_ != nullptr) recorder->set_live_feed(live_hub_->feed(camera.id));
@@ -347,6 +368,21 @@ Status Recorder::sync_cameras() {
     recorders_.emplace(camera.id, std::move(recorder));
   }
   return {};
+}
+
+void Recorder::pause(int64_t camera_id, const std::string& reason) {
+  paused_[camera_id] = reason;
+  auto found = recorders_.find(camera_id);
+  if (found != recorders_.end()) {
+    found->second->stop();  // closes the open segment cleanly
+    recorders_.erase(found);
+  }
+  const int64_t now = clock_.now_utc_us();
+  (void)catalog_.set_camera_status(CameraStatus{camera_id, "stopped", reason, now, now});
+}
+
+void Recorder::resume(int64_t camera_id) {
+  if (paused_.erase(camera_id) != 0) (void)sync_cameras();
 }
 
 void Recorder::stop_all() {

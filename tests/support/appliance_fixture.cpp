@@ -97,15 +97,22 @@ ApplianceFixture::~ApplianceFixture() {
 }
 
 CommandResult ApplianceFixture::cli(std::vector<std::string> args, const std::string& input) const {
+  return cli_env(std::move(args), {}, input);
+}
+
+CommandResult ApplianceFixture::cli_env(std::vector<std::string> args,
+                                        const std::map<std::string, std::string>& env,
+                                        const std::string& input) const {
   std::vector<std::string> argv = {binary_path("yardwatch").string()};
   argv.insert(argv.end(), args.begin(), args.end());
   argv.insert(argv.end(), {"--data", data_dir_.string(), "--key-dir", key_dir_.string()});
-  return run_command(argv, input);
+  return run_command(argv, input, env);
 }
 
-json ApplianceFixture::cli_json(std::vector<std::string> args) const {
+json ApplianceFixture::cli_json(std::vector<std::string> args,
+                                const std::map<std::string, std::string>& env) const {
   args.push_back("--json");
-  auto result = cli(args);
+  auto result = cli_env(args, env);
   INFO("yardwatch " << args.front() << ": " << result.err);
   REQUIRE(result.exit_code == 0);
   return json::parse(result.out);
@@ -152,7 +159,8 @@ CommandResult ApplianceFixture::view_segment(int64_t id) {
              kTestViewerPassword + "\n");
 }
 
-void ApplianceFixture::start_daemon(std::vector<std::string> extra_args) {
+void ApplianceFixture::start_daemon(std::vector<std::string> extra_args,
+                                    const std::map<std::string, std::string>& env) {
   if (daemon_) previous_logs_ += daemon_->stderr_text();
   std::vector<std::string> argv = {binary_path("yardwatchd").string(), "--data", data_dir_.string(),
                                    "--key-dir", key_dir_.string()};
@@ -161,7 +169,7 @@ void ApplianceFixture::start_daemon(std::vector<std::string> extra_args) {
     argv.insert(argv.end(), {"--listen", "off"});
   }
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  daemon_ = std::make_unique<Process>(argv, std::map<std::string, std::string>{}, root_);
+  daemon_ = std::make_unique<Process>(argv, env, root_);
 }
 
 int ApplianceFixture::stop_daemon() {

@@ -13,6 +13,7 @@
 
 #include "audit_commands.h"
 #include "export_commands.h"
+#include "retention_commands.h"
 #include "yardwatch/firmware/appliance.h"
 #include "yardwatch/firmware/audit_format.h"
 #include "yardwatch/firmware/cameras.h"
@@ -309,6 +310,7 @@ json camera_json(const recorder::Camera& camera) {
               {"zone", camera.spec.zone},
               {"location", camera.spec.location},
               {"retention_days", camera.spec.retention_days},
+              {"priority", camera.spec.priority},
               {"transport", camera.spec.transport},
               {"created", iso(camera.created_utc_us)}};
 }
@@ -417,6 +419,10 @@ int cmd_status(const CommonOptions& options) {
                               {"raised", iso(alarm.raised_utc_us)}});
   }
   result["alarms"] = alarm_list;
+  {
+    firmware::Services services(app);
+    cli::add_retention_status(result, services);
+  }
   if (options.json_output) {
     std::cout << result.dump(2) << "\n";
     return 0;
@@ -438,6 +444,7 @@ int cmd_status(const CommonOptions& options) {
   if (free.ok()) {
     std::printf("  storage: %llu MiB free\n", static_cast<unsigned long long>(free.value() >> 20));
   }
+  cli::print_retention_status(result);
   for (const auto& alarm : alarm_list) {
     std::printf("  ALARM %s: %s\n", alarm["kind"].get<std::string>().c_str(),
                 alarm["message"].get<std::string>().c_str());
@@ -610,6 +617,10 @@ int main(int argc, char** argv) {
   camera_add->add_option("--retention-days", spec.retention_days, "1–28 days")
       ->capture_default_str();
   camera_add->add_option("--transport", spec.transport, "tcp or udp")->capture_default_str();
+  camera_add
+      ->add_option("--priority", spec.priority,
+                   "0–100; when only held footage is left, the lowest stops recording first")
+      ->capture_default_str();
   auto* camera_list = camera->add_subcommand("list", "list cameras");
   add_common(camera_list, options, true);
   std::string remove_name;
@@ -677,6 +688,7 @@ int main(int argc, char** argv) {
                    "keep this many days (default 730, the 2-year term)")
       ->check(CLI::Range(int64_t{1}, int64_t{36500}));
 
+  const cli::CommandRunner run_retention_command = cli::register_retention_commands(app);
   auto run_export_command = cli::register_export_commands(app);
 
   try {
@@ -685,6 +697,7 @@ int main(int argc, char** argv) {
     return app.exit(error);
   }
   try {
+    if (auto code = run_retention_command()) return *code;
     if (auto code = run_export_command()) return *code;
     if (audit_list->parsed() || audit_verify->parsed() || audit_export->parsed() ||
         audit_prune->parsed()) {

@@ -117,6 +117,12 @@ class Recorder {
   void stop_all();
   [[nodiscard]] size_t camera_count() const { return recorders_.size(); }
 
+  // Stops recording a camera until resume(): disk pressure, when the disk holds nothing but
+  // protected footage (recorder/design/retention.md). Its status shows `stopped` with `reason`.
+  void pause(int64_t camera_id, const std::string& reason);
+  void resume(int64_t camera_id);
+  [[nodiscard]] const std::map<int64_t, std::string>& paused() const { return paused_; }
+
  private:
   Catalog& catalog_;
   const hal::Storage& storage_;
@@ -125,6 +131,7 @@ class Recorder {
   RecordingConfig config_;
   LiveHub* live_hub_ = nullptr;
   std::map<int64_t, std::unique_ptr<CameraRecorder>> recorders_;
+  std::map<int64_t, std::string> paused_;  // camera id → why
 };
 
 }  // namespace yardwatch::recorder
