@@ -1,13 +1,17 @@
-#include "yardwatch/recorder/capture.h"
+// The rtspsrc receiver: RTP over UDP and rtsps:// cameras (and any camera when forced). One
+// GStreamer pipeline per connection, rtspsrc → depay → parse → timestamper → appsink.
 
 #include <gst/app/gstappsink.h>
 #include <gst/gst.h>
 
-#include <chrono>
+#include <atomic>
 #include <cstring>
 #include <mutex>
+#include <string>
 #include <string_view>
+#include <vector>
 
+#include "capture_backend.h"
 #include "gst_ptr.h"
 
 namespace yardwatch::recorder {
@@ -21,24 +25,11 @@ constexpr guint kLowerTransTcp = 4;
 // stall is noticed (stop requests and link errors arrive as bus messages and wake it at once).
 constexpr GstClockTime kBusPollInterval = 500 * GST_MSECOND;
 
-int64_t monotonic_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 int64_t clock_time_or_unset(GstClockTime time) {
   return GST_CLOCK_TIME_IS_VALID(time) ? static_cast<int64_t>(time) : -1;
 }
 
-}  // namespace
-
-void ensure_gstreamer_initialised() {
-  static std::once_flag once;
-  std::call_once(once, [] { gst_init(nullptr, nullptr); });
-}
-
-struct Capture::State {
+struct State {
   CaptureConfig config;
   CaptureListener* listener = nullptr;
   GstPtr<GstElement> pipeline;
@@ -65,8 +56,6 @@ struct Capture::State {
                                              gst_structure_new_empty("yardwatch-link-error")));
   }
 };
-
-namespace {
 
 // Only video is set up: audio is never requested from the camera (data minimisation).
 gboolean on_select_stream(GstElement* /*source*/, guint /*index*/, GstCaps* caps,
@@ -98,7 +87,7 @@ void track_from_caps(GstCaps* caps, TrackInfo& track, bool& ok) {
 }
 
 GstFlowReturn on_new_sample(GstAppSink* sink, gpointer user_data) {
-  auto* state = static_cast<Capture::State*>(user_data);
+  auto* state = static_cast<State*>(user_data);
   SamplePtr sample(gst_app_sink_pull_sample(sink));
   if (!sample) return GST_FLOW_EOS;
   GstCaps* caps = gst_sample_get_caps(sample.get());
@@ -147,7 +136,7 @@ GstFlowReturn on_new_sample(GstAppSink* sink, gpointer user_data) {
 GstElement* make_element(const char* factory) { return gst_element_factory_make(factory, nullptr); }
 
 void on_pad_added(GstElement* /*source*/, GstPad* pad, gpointer user_data) {
-  auto* state = static_cast<Capture::State*>(user_data);
+  auto* state = static_cast<State*>(user_data);
   CapsPtr caps(gst_pad_get_current_caps(pad));
   if (!caps) caps.reset(gst_pad_query_caps(pad, nullptr));
   const GstStructure* structure = gst_caps_get_structure(caps.get(), 0);
@@ -246,19 +235,25 @@ Error error_from_message(GstMessage* message) {
   return make_error(ErrorKind::kUnavailable, text);
 }
 
-}  // namespace
-
-Result<std::unique_ptr<Capture>> Capture::create(const CaptureConfig& config,
-                                                 CaptureListener& listener) {
-  ensure_gstreamer_initialised();
-  std::string_view url = config.url;
-  if (!url.starts_with("rtsp://") && !url.starts_with("rtsps://")) {
-    return make_error(ErrorKind::kInvalidArgument,
-                      "camera URL must start with rtsp:// or rtsps://");
+class RtspsrcCapture final : public Capture::Backend {
+ public:
+  RtspsrcCapture() = default;
+  ~RtspsrcCapture() override {
+    if (state_.pipeline) gst_element_set_state(state_.pipeline.get(), GST_STATE_NULL);
   }
-  std::unique_ptr<Capture> capture(new Capture());
-  capture->state_ = std::make_unique<State>();
-  State& state = *capture->state_;
+  RtspsrcCapture(const RtspsrcCapture&) = delete;
+  RtspsrcCapture& operator=(const RtspsrcCapture&) = delete;
+
+  Status init(const CaptureConfig& config, CaptureListener& listener);
+  Status run(uint32_t stall_timeout_ms) override;
+  void stop() override;
+
+ private:
+  State state_;
+};
+
+Status RtspsrcCapture::init(const CaptureConfig& config, CaptureListener& listener) {
+  State& state = state_;
   state.config = config;
   state.listener = &listener;
   state.pipeline.reset(GST_ELEMENT(gst_object_ref_sink(gst_pipeline_new("camera"))));
@@ -275,22 +270,18 @@ Result<std::unique_ptr<Capture>> Capture::create(const CaptureConfig& config,
   gst_bin_add(GST_BIN(state.pipeline.get()), state.source);
   g_signal_connect(state.source, "select-stream", G_CALLBACK(on_select_stream), &state);
   g_signal_connect(state.source, "pad-added", G_CALLBACK(on_pad_added), &state);
-  return capture;
+  return {};
 }
 
-Capture::~Capture() {
-  if (state_ && state_->pipeline) gst_element_set_state(state_->pipeline.get(), GST_STATE_NULL);
-}
-
-void Capture::stop() {
-  state_->stop_requested = true;
-  GstPtr<GstBus> bus(gst_element_get_bus(state_->pipeline.get()));
-  gst_bus_post(bus.get(), gst_message_new_application(GST_OBJECT(state_->pipeline.get()),
+void RtspsrcCapture::stop() {
+  state_.stop_requested = true;
+  GstPtr<GstBus> bus(gst_element_get_bus(state_.pipeline.get()));
+  gst_bus_post(bus.get(), gst_message_new_application(GST_OBJECT(state_.pipeline.get()),
                                                       gst_structure_new_empty("yardwatch-stop")));
 }
 
-Status Capture::run_until_stopped_or_failed(uint32_t stall_timeout_ms) {
-  State& state = *state_;
+Status RtspsrcCapture::run(uint32_t stall_timeout_ms) {
+  State& state = state_;
   GstElement* pipeline = state.pipeline.get();
   const int64_t started_ms = monotonic_ms();
   if (gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
@@ -336,6 +327,15 @@ Status Capture::run_until_stopped_or_failed(uint32_t stall_timeout_ms) {
   }
   gst_element_set_state(pipeline, GST_STATE_NULL);
   return result;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Capture::Backend>> make_rtspsrc_capture(const CaptureConfig& config,
+                                                               CaptureListener& listener) {
+  auto capture = std::make_unique<RtspsrcCapture>();
+  YW_TRY(capture->init(config, listener));
+  return std::unique_ptr<Capture::Backend>(std::move(capture));
 }
 
 }  // namespace yardwatch::recorder
