@@ -69,7 +69,7 @@ TEST_CASE("segment ids are never reused after deletion", "[recorder][catalog]") 
   CHECK(second.id > first.id);
 }
 
-TEST_CASE("catalog migrations: a fresh file reaches the current version; a newer one is refused",
+TEST_CASE("catalog migrations: a fresh file reaches the current version, a newer one is refused",
           "[recorder][catalog]") {
   TempDir dir;
   {
