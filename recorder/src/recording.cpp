@@ -153,7 +153,7 @@ Status CameraRecorder::begin_segment(const Fragment& fragment) {
   }
   last_space_check_monotonic_us_ = now_mono;
   auto free = storage_.free_bytes();
-  if (free.ok() && free.value() < config_.min_free_bytes + fragment.bytes.size()) {
+  if (free.ok() && free.value() < config_.min_free_bytes + fragment.bytes().size()) {
     return make_error(ErrorKind::kResourceExhausted,
                       "data volume is full (" + std::to_string(free.value() >> 20) + " MiB free, " +
                           std::to_string(config_.min_free_bytes >> 20) + " MiB needed)");
@@ -284,7 +284,8 @@ void CameraRecorder::on_fragment(Fragment&& fragment) {
       log_line(camera_, "space is back; recording resumed");
     }
   }
-  auto appended = writer_->append_fragment(fragment.info, fragment.bytes);
+  // Sealed where the segmenter collected it: no copy of the fragment is made (segmenter.h).
+  auto appended = writer_->append_fragment_in_place(fragment.info, fragment.buffer, fragment.begin);
   if (appended.ok()) appended = writer_->sync();
   if (!appended.ok()) {
     finish_segment();  // keeps what was written; the writer cut back to its last good message
