@@ -48,7 +48,10 @@ class CameraRecorder : private CaptureListener {
   CameraRecorder& operator=(const CameraRecorder&) = delete;
 
   void start();
-  // Stops the pipeline, closes the open segment cleanly and joins the thread.
+  // Asks the camera's thread to stop (its capture ends, it closes the open segment) and
+  // returns at once; thread-safe.
+  void request_stop();
+  // request_stop(), then waits until the segment is closed and the thread has ended.
   void stop();
   [[nodiscard]] const Camera& camera() const { return camera_; }
   [[nodiscard]] RecorderStats stats() const;
