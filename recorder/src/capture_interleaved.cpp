@@ -51,6 +51,7 @@ class InterleavedCapture final : public Capture::Backend {
   int64_t started_ms_ = 0;
   std::mutex mutex_;
   RtspSession* session_ = nullptr;  // the live session, for stop() to interrupt
+  bool receiving_ = false;          // past PLAY (guarded by mutex_)
 };
 
 void InterleavedCapture::stop() {
@@ -58,7 +59,9 @@ void InterleavedCapture::stop() {
   const uint64_t one = 1;
   if (wake_fd_.valid()) (void)!::write(wake_fd_.get(), &one, sizeof one);
   std::lock_guard lock(mutex_);
-  if (session_ != nullptr) session_->interrupt();
+  // During the dialogue a blocking GstRTSPConnection call is interrupted; in the data phase the
+  // wake-up descriptor ends the poll, and the session can still say TEARDOWN.
+  if (session_ != nullptr && !receiving_) session_->interrupt();
 }
 
 Status InterleavedCapture::run(uint32_t stall_timeout_ms) {
@@ -87,6 +90,10 @@ Status InterleavedCapture::run_session(RtspSession& session, uint32_t stall_time
   YW_ASSIGN_OR_RETURN(auto depacketizer, RtpVideoDepacketizer::create(stream, listener_));
   YW_ASSIGN_OR_RETURN(const uint8_t rtp_channel, session.setup(stream));
   YW_TRY(session.play());
+  {
+    std::lock_guard lock(mutex_);
+    receiving_ = true;
+  }
   Status received = receive(session, *depacketizer, rtp_channel, stall_timeout_ms);
   if (stopping()) session.teardown();
   return received;

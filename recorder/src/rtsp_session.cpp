@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "gst_ptr.h"
+#include "yardwatch/recorder/capture.h"
 
 namespace yardwatch::recorder {
 
@@ -176,8 +177,11 @@ struct RtspSession::State {
           if (cseq_text != std::to_string(cseq)) continue;  // a late reply to something else
           return message;
         }
+        case GST_RTSP_MESSAGE_REQUEST:
+          continue;  // a camera's own request (rare before PLAY): not needed to record
         default:
-          continue;
+          // GstRTSPConnection returns what it could not make sense of as an invalid message.
+          return transport_error(what, GST_RTSP_EPARSE);
       }
     }
   }
@@ -250,6 +254,7 @@ struct RtspSession::State {
 
 Result<std::unique_ptr<RtspSession>> RtspSession::create(const std::string& url_text,
                                                          std::chrono::milliseconds timeout) {
+  ensure_gstreamer_initialised();  // caps and SDP parsing need the type system
   std::unique_ptr<RtspSession> session(new RtspSession());
   session->state_ = std::make_unique<State>();
   State& state = *session->state_;
@@ -498,6 +503,11 @@ void RtspSession::teardown() {
   }
   RtspMessagePtr request(raw);
   ++state.next_cseq;
+  {
+    // An interrupt() meant for the dialogue must not swallow the goodbye.
+    std::lock_guard lock(state.mutex);
+    gst_rtsp_connection_flush(state.connection.get(), FALSE);
+  }
   // A camera whose socket buffer is full must not hold up a stop.
   (void)gst_rtsp_connection_send_usec(state.connection.get(), request.get(), 200'000);
 }
