@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -23,6 +24,12 @@ namespace {
 
 // RTSP status "454 Session Not Found": the camera no longer knows us.
 constexpr int kSessionNotFound = 454;
+// poll() reports the socket readable only once this much has arrived (or at end of stream).
+// It delays a frame by at most 16 KiB of stream (32 ms at 4 Mbit/s) or the drain interval below,
+// far inside the segmenter's 1 s re-anchoring and the 4 s stall timeout.
+constexpr int kReadLowWaterBytes = 16 * 1024;
+// ... and bytes below the mark are read after this long anyway.
+constexpr int64_t kDrainIntervalMs = 250;
 
 int64_t monotonic_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -115,6 +122,11 @@ Status InterleavedCapture::receive(RtspSession& session, RtpVideoDepacketizer& d
 
   InterleavedFramer framer;
   const int socket = session.socket_fd();
+  // Wake up for a batch of packets rather than for each burst the camera's TCP stack sends:
+  // 50 -> 17 wake-ups per second and camera at 4 Mbit/s, -20 % CPU (tools/bench/RESULTS.md).
+  // Best effort: without it the receiver only wakes more often.
+  (void)::setsockopt(socket, SOL_SOCKET, SO_RCVLOWAT, &kReadLowWaterBytes,
+                     sizeof kReadLowWaterBytes);
   pollfd fds[2] = {{socket, POLLIN, 0}, {wake_fd_.get(), POLLIN, 0}};
   while (!stopping()) {
     int64_t now_ms = monotonic_ms();
@@ -123,12 +135,15 @@ Status InterleavedCapture::receive(RtspSession& session, RtpVideoDepacketizer& d
     const int64_t keep_alive_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(session.keep_alive_due_in()).count();
     const int64_t wait_ms =
-        std::clamp<int64_t>(std::min(stall_deadline_ms - now_ms, keep_alive_ms), 0, 60'000);
+        std::clamp<int64_t>(std::min({stall_deadline_ms - now_ms, keep_alive_ms, kDrainIntervalMs}),
+                            0, kDrainIntervalMs);
     const int ready = ::poll(fds, 2, static_cast<int>(wait_ms));
     if (ready < 0 && errno != EINTR) return errno_error(errno, "poll on the camera's connection");
     if (stopping()) break;
 
-    if (ready > 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+    // Read when poll says so, and also after a quiet interval: what lies below the low-water
+    // mark (the end of a stream, a last message) must not wait for more data that may never come.
+    if (ready == 0 || (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
       const std::span<uint8_t> space = framer.free_space();
       const ssize_t got = ::recv(socket, space.data(), space.size(), MSG_DONTWAIT);
       if (got == 0) {
