@@ -699,6 +699,41 @@ TEST_CASE("lean receiver: RTP timestamps that wrap around 2^32 give a continuous
   check_frame_steps(units);
 }
 
+TEST_CASE("lean receiver: a jump of the camera's RTP clock does not jump the time line",
+          "[recorder][rtsp][receiver]") {
+  // A restarted encoder or a frame a server held back: the RTP time jumps 40 s ahead (and later
+  // an hour back) while the packets arrive one after the other.
+  FakeCamera* self = nullptr;
+  FakeCamera fake([&](Connection& c) {
+    if (!serve_until_play(c, *self)) return;
+    const auto& packets = h264_packets();
+    uint16_t sequence = 0;
+    for (const auto& packet : packets) {
+      uint32_t base = 1000;
+      if (packet.frame >= 20) base += 40 * 90000;
+      if (packet.frame >= 35) base -= 3600 * 90000;
+      c.send(interleaved(restamp(packet, sequence++, base)));
+    }
+    c.wait_closed(10s);
+  });
+  self = &fake;
+  Collector collector;
+  const Outcome outcome =
+      run_capture(tcp_config(fake.url()), collector, [&] { return collector.unit_count() >= 49; });
+  CHECK(outcome.status.ok());
+  const auto units = collector.units();
+  REQUIRE(units.size() >= 49);
+  for (size_t i = 1; i < units.size(); ++i) {
+    INFO("unit " << i);
+    // Ordinary frames keep their 40 ms; at the jumps the time line advances by the (tiny) time
+    // that passed between arrivals instead of 40 s, and never goes back.
+    const int64_t step = units[i].pts_ns - units[i - 1].pts_ns;
+    CHECK(step >= 0);
+    CHECK(step <= 1'000'000'000);
+    if (i != 20 && i != 35) CHECK(step == 40'000'000);
+  }
+}
+
 TEST_CASE("lean receiver: frames sent before the PLAY reply are not lost",
           "[recorder][rtsp][receiver]") {
   FakeCamera* self = nullptr;
