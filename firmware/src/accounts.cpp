@@ -83,7 +83,7 @@ struct AccountRow {
 
 constexpr const char* kAccountColumns =
     "id, name, role, must_change_password, disabled, totp_secret, totp_last_step, "
-    "created_utc_us, last_login_utc_us, password_hash";
+    "created_utc_us, last_login_utc_us, password_hash, language";
 
 AccountRow read_account(const recorder::sql::Statement& row) {
   AccountRow result;
@@ -98,6 +98,7 @@ AccountRow read_account(const recorder::sql::Statement& row) {
   result.account.created_utc_us = row.column_int(7);
   if (!row.column_is_null(8)) result.account.last_login_utc_us = row.column_int(8);
   result.password_hash = row.column_text(9);
+  result.account.language = row.column_text(10);
   return result;
 }
 
@@ -513,8 +514,8 @@ Result<Principal> AccountService::load_principal(int64_t account_id,
   std::lock_guard lock(catalog_.mutex());
   auto& db = catalog_.database();
   YW_ASSIGN_OR_RETURN(auto query, db.prepare("SELECT name, role, must_change_password, disabled, "
-                                             "totp_secret IS NOT NULL AND totp_last_step >= 0 "
-                                             "FROM accounts WHERE id = ?1"));
+                                             "totp_secret IS NOT NULL AND totp_last_step >= 0, "
+                                             "language FROM accounts WHERE id = ?1"));
   query.bind(1, account_id);
   YW_ASSIGN_OR_RETURN(bool found, query.step());
   if (!found || query.column_int(3) != 0) return denied("the account is unknown or disabled");
@@ -525,6 +526,7 @@ Result<Principal> AccountService::load_principal(int64_t account_id,
   principal.must_change_password = query.column_int(2) != 0;
   principal.client_address = client_address;
   principal.needs_totp_enrolment = query.column_int(4) == 0 && totp_required_for(principal.role);
+  principal.language = query.column_text(5);
   YW_ASSIGN_OR_RETURN(auto cameras, db.prepare("SELECT camera_id FROM account_cameras WHERE "
                                                "account_id = ?1"));
   cameras.bind(1, account_id);
@@ -534,6 +536,31 @@ Result<Principal> AccountService::load_principal(int64_t account_id,
     principal.camera_ids.insert(cameras.column_int(0));
   }
   return principal;
+}
+
+Result<Principal> AccountService::principal(int64_t account_id, const std::string& client_address) {
+  return load_principal(account_id, client_address);
+}
+
+Status AccountService::set_language(const Principal& principal, const std::string& language) {
+  const auto& supported = supported_languages();
+  if (std::find(supported.begin(), supported.end(), language) == supported.end()) {
+    return make_error(ErrorKind::kInvalidArgument, "unsupported language; choose nl or en");
+  }
+  std::lock_guard lock(catalog_.mutex());
+  auto& db = catalog_.database();
+  YW_ASSIGN_OR_RETURN(auto transaction, Transaction::begin(db));
+  YW_ASSIGN_OR_RETURN(auto update, db.prepare("UPDATE accounts SET language = ?1 WHERE id = ?2"));
+  YW_TRY(update.bind(1, language).bind(2, principal.account_id).run());
+  AuditEvent event = account_event("account_language", principal.name);
+  event.details = "{\"language\":\"" + language + "\"}";  // one of the fixed values above
+  YW_TRY(audit_.append(principal.actor(), event));
+  return transaction.commit();
+}
+
+const std::vector<std::string>& supported_languages() {
+  static const std::vector<std::string> languages{"nl", "en"};
+  return languages;
 }
 
 Result<Principal> AccountService::authenticate(const Credentials& credentials) {

@@ -12,6 +12,7 @@
 #include <ctime>
 
 #include "yardwatch/hal/clock.h"
+#include "yardwatch/hal/key_store.h"
 
 namespace yardwatch::firmware::audit_format {
 
@@ -169,16 +170,7 @@ bool anchor_signature_valid(int64_t seq, std::span<const uint8_t> hash, int64_t 
 }
 
 std::string key_fingerprint(std::span<const uint8_t> public_key) {
-  ensure_sodium();
-  std::array<uint8_t, crypto_hash_sha256_BYTES> digest{};
-  crypto_hash_sha256(digest.data(), public_key.data(), public_key.size());
-  const std::string hex = to_hex(std::span(digest).first(kFingerprintBytes));
-  std::string grouped;
-  for (size_t i = 0; i < hex.size(); i += 4) {
-    if (i != 0) grouped += ' ';
-    grouped += hex.substr(i, 4);
-  }
-  return grouped;
+  return hal::key_fingerprint(public_key);
 }
 
 std::optional<std::string> normalize_fingerprint(std::string_view text) {

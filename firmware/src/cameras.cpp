@@ -126,4 +126,87 @@ Status remove_camera(recorder::Catalog& catalog, AuditJournal& audit, const hal:
   return transaction.commit();
 }
 
+CameraService::CameraService(recorder::Catalog& catalog, const hal::Clock& clock,
+                             AuditJournal& audit)
+    : catalog_(catalog), clock_(clock), audit_(audit) {}
+
+Result<std::vector<recorder::Camera>> CameraService::list(const Principal& principal) {
+  YW_ASSIGN_OR_RETURN(auto cameras, catalog_.cameras(false));
+  std::vector<recorder::Camera> shown;
+  for (auto& camera : cameras) {
+    if (principal.role == Role::kViewer && principal.camera_ids.count(camera.id) == 0) continue;
+    if (principal.role != Role::kAdmin) camera.spec.url.clear();
+    shown.push_back(std::move(camera));
+  }
+  return shown;
+}
+
+Result<recorder::Camera> CameraService::get(const Principal& principal, int64_t camera_id) {
+  auto camera = catalog_.camera_by_id(camera_id);
+  if (principal.role == Role::kViewer && principal.camera_ids.count(camera_id) == 0) {
+    // Denied before anything is said about whether the camera exists.
+    AuditEvent event = camera_event("camera_read", camera.ok() ? camera.value().spec.name : "");
+    event.object_id = std::to_string(camera_id);
+    event.allowed = false;
+    event.reason = "camera not assigned to " + principal.name;
+    (void)audit_.append(principal.actor(), event);
+    return make_error(ErrorKind::kPermissionDenied,
+                      "permission denied: camera not assigned to " + principal.name);
+  }
+  if (!camera.ok() || camera.value().removed_utc_us) {
+    return make_error(ErrorKind::kNotFound, "no camera with id " + std::to_string(camera_id));
+  }
+  if (principal.role != Role::kAdmin) camera.value().spec.url.clear();
+  return camera;
+}
+
+Result<recorder::Camera> CameraService::add(const Principal& principal,
+                                            const recorder::CameraSpec& spec) {
+  YW_TRY(authorize(audit_, principal, Permission::kManageCameras, std::nullopt,
+                   camera_event("camera_add", spec.name)));
+  return add_camera(catalog_, audit_, clock_, principal.actor(), spec);
+}
+
+Result<recorder::Camera> CameraService::edit(const Principal& principal, int64_t camera_id,
+                                             const recorder::CameraSpec& spec) {
+  auto existing = catalog_.camera_by_id(camera_id);
+  const std::string name = existing.ok() ? existing.value().spec.name : "";
+  AuditEvent event = camera_event("camera_edit", name);
+  YW_TRY(authorize(audit_, principal, Permission::kManageCameras, std::nullopt, event));
+  if (!existing.ok() || existing.value().removed_utc_us) {
+    return make_error(ErrorKind::kNotFound, "no camera with id " + std::to_string(camera_id));
+  }
+  recorder::CameraSpec changed = spec;
+  changed.name = name;
+  event.details = nlohmann::json{{"zone", changed.zone},
+                                 {"location", changed.location},
+                                 {"retention_days", changed.retention_days},
+                                 {"transport", changed.transport},
+                                 {"url_changed", changed.url != existing.value().spec.url}}
+                      .dump();
+  if (auto valid = validate_camera(changed); !valid.ok()) {
+    event.allowed = false;
+    event.reason = valid.error().message;
+    (void)audit_.append(principal.actor(), event);
+    return std::move(valid).error();
+  }
+  std::lock_guard lock(catalog_.mutex());
+  YW_ASSIGN_OR_RETURN(auto transaction, recorder::sql::Transaction::begin(catalog_.database()));
+  YW_TRY(catalog_.update_camera(camera_id, changed));
+  YW_TRY(audit_.append(principal.actor(), event));
+  YW_TRY(transaction.commit());
+  return catalog_.camera_by_id(camera_id);
+}
+
+Status CameraService::remove(const Principal& principal, int64_t camera_id) {
+  auto existing = catalog_.camera_by_id(camera_id);
+  const std::string name = existing.ok() ? existing.value().spec.name : "";
+  YW_TRY(authorize(audit_, principal, Permission::kManageCameras, std::nullopt,
+                   camera_event("camera_remove", name)));
+  if (!existing.ok() || existing.value().removed_utc_us) {
+    return make_error(ErrorKind::kNotFound, "no camera with id " + std::to_string(camera_id));
+  }
+  return remove_camera(catalog_, audit_, clock_, principal.actor(), name);
+}
+
 }  // namespace yardwatch::firmware

@@ -6,7 +6,7 @@ namespace yardwatch::firmware {
 
 namespace {
 
-constexpr std::array<recorder::Migration, 1> kFirmwareMigrations = {{
+constexpr std::array<recorder::Migration, 2> kFirmwareMigrations = {{
     // 1 → 2: accounts, roles, sessions, throttling, setup codes, settings, audit journal.
     {2, R"sql(
 CREATE TABLE accounts (
@@ -119,6 +119,39 @@ CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
 CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
   WHEN OLD.seq > (SELECT COALESCE(MAX(seq), 0) FROM audit_anchor)
   BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+)sql"},
+    // 2 → 3: police exports, and the log of the clock's synchronisation state (issue 5).
+    {3, R"sql(
+-- One row per police export attempt that passed the checks; the audit journal has every
+-- attempt. A complete export keeps the exact manifest.json it signed, so its handover receipt
+-- can be printed again and its hash compared.
+CREATE TABLE exports (
+  id TEXT PRIMARY KEY,
+  created_utc_us INTEGER NOT NULL,
+  account_id INTEGER REFERENCES accounts(id),
+  approved_by TEXT NOT NULL,
+  case_reference TEXT NOT NULL,
+  legal_basis TEXT NOT NULL,
+  recipient TEXT NOT NULL,
+  requested_by TEXT NOT NULL,
+  cameras TEXT NOT NULL,
+  from_utc_us INTEGER NOT NULL,
+  to_utc_us INTEGER NOT NULL,
+  target TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('writing', 'complete', 'failed')),
+  finished_utc_us INTEGER,
+  manifest TEXT,
+  manifest_sha256 TEXT,
+  error TEXT NOT NULL DEFAULT ''
+);
+-- When the clock's synchronisation state changed (yardwatchd samples it): the "time source
+-- state at recording" a police bundle states for each file.
+CREATE TABLE clock_sync_log (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  since_utc_us INTEGER NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('synchronised', 'unsynchronised', 'unknown'))
+);
+CREATE INDEX clock_sync_log_by_time ON clock_sync_log (since_utc_us);
 )sql"},
 }};
 

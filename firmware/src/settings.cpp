@@ -1,5 +1,6 @@
 #include "yardwatch/firmware/settings.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "yardwatch/recorder/sqlite.h"
@@ -9,6 +10,19 @@ namespace yardwatch::firmware {
 namespace {
 bool valid_setting(const std::string& key, const std::string& value) {
   if (key == "policy.require_totp") return value == "0" || value == "1";
+  // The appliance's name in police bundles and on their handover receipts.
+  if (key == "device.name") {
+    return !value.empty() && value.size() <= 100 &&
+           std::none_of(value.begin(), value.end(), [](char c) { return c >= 0 && c < 0x20; }) &&
+           [&] {
+             try {
+               (void)nlohmann::json(value).dump();
+               return true;
+             } catch (const nlohmann::json::exception&) {
+               return false;
+             }
+           }();
+  }
   return false;
 }
 }  // namespace
@@ -33,9 +47,9 @@ Status set_setting(recorder::Catalog& catalog, AuditJournal& audit, const Actor&
     event.allowed = false;
     event.reason = "unknown setting or value";
     (void)audit.append(by, event);
-    return make_error(ErrorKind::kInvalidArgument, "unknown setting or value: '" + key + "' = '" +
-                                                       value +
-                                                       "' (known: policy.require_totp = 1 | 0)");
+    return make_error(ErrorKind::kInvalidArgument,
+                      "unknown setting or value: '" + key + "' = '" + value +
+                          "' (known: policy.require_totp = 1 | 0; device.name = 1–100 characters)");
   }
   std::lock_guard lock(catalog.mutex());
   auto& db = catalog.database();

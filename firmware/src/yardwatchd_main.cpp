@@ -10,16 +10,97 @@
 #include <cstdio>
 #include <ctime>
 
+#include "verify_page.h"
 #include "yardwatch/firmware/appliance.h"
+#include "yardwatch/firmware/clock_log.h"
 #include "yardwatch/firmware/services.h"
+#include "yardwatch/firmware/tls_certificate.h"
+#include "yardwatch/hal/removable_media.h"
+#include "yardwatch/recorder/live.h"
 #include "yardwatch/recorder/recording.h"
 #include "yardwatch/recorder/recovery.h"
+#include "yardwatch/web_admin/server.h"
 
 namespace {
 
 using namespace yardwatch;
 
-int run(const firmware::ApplianceOptions& options, int segment_seconds, uint64_t min_free_mb) {
+// Logs the clock's synchronisation state when it changes (and at start): police bundles state,
+// for each file, whether the clock was synchronised while it was recorded (issue 5).
+void log_clock_state(recorder::Catalog& catalog, const hal::Clock& clock) {
+  auto logged = firmware::record_clock_state(catalog, clock);
+  if (!logged.ok()) {
+    std::fprintf(stderr, "yardwatchd: clock state log: %s\n", logged.error().to_string().c_str());
+  } else if (logged.value()) {
+    std::fprintf(stderr, "yardwatchd: clock is %s\n",
+                 std::string(hal::sync_state_name(clock.sync_state())).c_str());
+  }
+}
+
+struct WebOptions {
+  std::string listen = "0.0.0.0:8443";  // "off": no web admin
+  std::string redirect_listen;          // plain HTTP that only redirects ("" = none)
+  std::string metrics_listen;           // plain HTTP /metrics for a local Prometheus
+  std::string export_dir;  // a directory standing in for USB media for police exports (host-sim)
+};
+
+// The web admin in this process (DESIGN §3). It never stops the recording: if it cannot start
+// (port taken, certificate unreadable), the daemon records on and raises an alarm.
+std::unique_ptr<web_admin::WebServer> start_web_admin(firmware::Appliance& appliance,
+                                                      firmware::Services& services,
+                                                      const WebOptions& web,
+                                                      hal::RemovableMedia* media) {
+  if (web.listen == "off") return nullptr;
+  auto problem = [&](const std::string& message) -> std::unique_ptr<web_admin::WebServer> {
+    std::fprintf(stderr, "yardwatchd: web admin not started: %s\n", message.c_str());
+    (void)appliance.catalog().raise_alarm("web_admin", std::nullopt,
+                                          "the web admin could not start: " + message,
+                                          appliance.clock().now_utc_us());
+    return nullptr;
+  };
+  auto device_id = appliance.catalog().device_id();
+  // Data directories made before the web admin existed get their certificate now.
+  if (auto made = firmware::ensure_tls_certificate(appliance.key_dir(),
+                                                   device_id.ok() ? device_id.value() : "",
+                                                   appliance.clock().now_utc_us());
+      !made.ok()) {
+    return problem(made.error().message);
+  }
+  web_admin::ServerOptions options;
+  const auto files = firmware::tls_files(appliance.key_dir());
+  options.certificate = files.certificate;
+  options.private_key = files.private_key;
+  auto listen = web_admin::parse_endpoint(web.listen);
+  if (!listen.ok()) return problem("--listen: " + listen.error().message);
+  options.listen = listen.value();
+  if (!web.redirect_listen.empty()) {
+    auto redirect = web_admin::parse_endpoint(web.redirect_listen);
+    if (!redirect.ok()) return problem("--redirect-listen: " + redirect.error().message);
+    options.redirect = redirect.value();
+  }
+  if (!web.metrics_listen.empty()) {
+    auto metrics = web_admin::parse_endpoint(web.metrics_listen);
+    if (!metrics.ok()) return problem("--metrics-listen: " + metrics.error().message);
+    options.metrics = metrics.value();
+  }
+  options.media = media;
+  // Every bundle carries the offline verifier page (tools/verify/web).
+  services.exports.set_verify_page(verify_page::html());
+  auto server = web_admin::WebServer::create(appliance, services, options);
+  if (!server.ok()) return problem(server.error().message);
+  if (auto started = server.value()->start(); !started.ok()) {
+    return problem(started.error().message);
+  }
+  (void)appliance.catalog().clear_alarm("web_admin", std::nullopt, appliance.clock().now_utc_us());
+  auto fingerprint = firmware::tls_certificate_fingerprint(options.certificate);
+  std::fprintf(stderr, "yardwatchd: web admin on https://%s:%d/ (certificate SHA-256 %s)\n",
+               options.listen.host.c_str(), server.value()->port(),
+               fingerprint.ok() ? fingerprint.value().c_str() : "?");
+  return std::move(server).value();
+}
+
+int run(const firmware::ApplianceOptions& options, int segment_seconds, uint64_t min_free_mb,
+        const WebOptions& web) {
   auto appliance = firmware::Appliance::open(options);
   if (!appliance.ok()) {
     std::fprintf(stderr, "yardwatchd: %s\n", appliance.error().message.c_str());
@@ -41,6 +122,7 @@ int run(const firmware::ApplianceOptions& options, int segment_seconds, uint64_t
     }
   }
   firmware::Services services(*appliance.value());
+  log_clock_state(catalog, appliance.value()->clock());
   auto audit_system = [&](const std::string& action, const std::string& details) {
     firmware::AuditEvent event;
     event.action = action;
@@ -73,8 +155,13 @@ int run(const firmware::ApplianceOptions& options, int segment_seconds, uint64_t
   recorder::RecordingConfig config;
   config.segmenter.segment_duration_us = static_cast<int64_t>(segment_seconds) * 1'000'000;
   config.min_free_bytes = min_free_mb << 20;
+  // Live view: the recorder publishes fragments here, viewings read them (declared before the
+  // recorder so it outlives it).
+  recorder::LiveHub live_hub;
   recorder::Recorder recorder(catalog, appliance.value()->storage(), appliance.value()->clock(),
                               appliance.value()->keys(), config);
+  recorder.set_live_hub(&live_hub);
+  services.viewing.attach_live(&live_hub);
   if (auto status = recorder.sync_cameras(); !status.ok()) {
     std::fprintf(stderr, "yardwatchd: %s\n", status.error().to_string().c_str());
     return 1;
@@ -112,6 +199,16 @@ int run(const firmware::ApplianceOptions& options, int segment_seconds, uint64_t
                               appliance.value()->clock().now_utc_us());
   };
   prune_audit();
+  // Police exports from the web admin go to this medium (until the board's USB handling
+  // arrives, a directory given with --export-dir).
+  std::unique_ptr<hal::DirectoryMedia> export_media;
+  if (!web.export_dir.empty()) {
+    std::error_code ignored;
+    std::filesystem::create_directories(web.export_dir, ignored);
+    export_media =
+        std::make_unique<hal::DirectoryMedia>(web.export_dir, "export directory " + web.export_dir);
+  }
+  auto web_server = start_web_admin(*appliance.value(), services, web, export_media.get());
 
   // Signals are taken synchronously in this thread; every other thread has them blocked.
   sigset_t signals;
@@ -131,6 +228,7 @@ int run(const firmware::ApplianceOptions& options, int segment_seconds, uint64_t
     if (auto status = recorder.sync_cameras(); !status.ok()) {
       std::fprintf(stderr, "yardwatchd: camera list: %s\n", status.error().to_string().c_str());
     }
+    log_clock_state(catalog, appliance.value()->clock());
     const int64_t now = appliance.value()->clock().monotonic_us();
     if (now - last_checkpoint >= kCheckpointIntervalUs) {
       last_checkpoint = now;
@@ -149,6 +247,7 @@ int run(const firmware::ApplianceOptions& options, int segment_seconds, uint64_t
       prune_audit();
     }
   }
+  if (web_server) web_server->stop();
   std::fprintf(stderr, "yardwatchd: stopping; closing all segments\n");
   recorder.stop_all();
   audit_system("system_stop", "{}");
@@ -188,13 +287,23 @@ int main(int argc, char** argv) {
                  "free space (MiB) below which no new segment is started")
       ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
+  WebOptions web;
+  app.add_option("--listen", web.listen, "web admin HTTPS address ADDR:PORT, or \"off\"")
+      ->capture_default_str();
+  app.add_option("--redirect-listen", web.redirect_listen,
+                 "plain-HTTP ADDR:PORT that only redirects to the web admin");
+  app.add_option("--export-dir", web.export_dir,
+                 "directory that police export bundles from the web admin are written to "
+                 "(stands for a USB stick)");
+  app.add_option("--metrics-listen", web.metrics_listen,
+                 "plain-HTTP ADDR:PORT serving /metrics (bind it to a management address)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
     return app.exit(error);
   }
   try {
-    return run(options, segment_seconds, min_free_mb);
+    return run(options, segment_seconds, min_free_mb, web);
   } catch (const std::exception& exception) {
     std::fprintf(stderr, "yardwatchd: internal error: %s\n", exception.what());
     return 70;

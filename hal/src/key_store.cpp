@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
+#include <cstdlib>
 
 #include "yardwatch/hal/unique_fd.h"
 
@@ -120,6 +122,21 @@ std::array<uint8_t, kSigningPublicKeyBytes> FileKeyStore::signing_public_key() c
   std::array<uint8_t, kSigningPublicKeyBytes> public_key{};
   crypto_sign_ed25519_sk_to_pk(public_key.data(), signing_key_.data());
   return public_key;
+}
+
+std::string key_fingerprint(std::span<const uint8_t> public_key) {
+  constexpr size_t kFingerprintBytes = 16;
+  if (sodium_init() < 0) std::abort();
+  std::array<uint8_t, crypto_hash_sha256_BYTES> digest{};
+  crypto_hash_sha256(digest.data(), public_key.data(), public_key.size());
+  std::array<char, kFingerprintBytes * 2 + 1> hex{};
+  sodium_bin2hex(hex.data(), hex.size(), digest.data(), kFingerprintBytes);
+  std::string grouped;
+  for (size_t i = 0; i < kFingerprintBytes * 2; i += 4) {
+    if (i != 0) grouped += ' ';
+    grouped.append(hex.data() + i, 4);
+  }
+  return grouped;
 }
 
 }  // namespace yardwatch::hal

@@ -233,6 +233,21 @@ Result<Camera> Catalog::add_camera(const CameraSpec& spec, int64_t now_utc_us) {
   return camera;
 }
 
+Status Catalog::update_camera(int64_t id, const CameraSpec& spec) {
+  std::lock_guard lock(mutex_);
+  YW_ASSIGN_OR_RETURN(auto update,
+                      db_->prepare("UPDATE cameras SET url = ?2, zone = ?3, location = ?4, "
+                                   "retention_days = ?5, transport = ?6 WHERE id = ?1 AND "
+                                   "removed_utc_us IS NULL"));
+  update.bind(1, id).bind(2, spec.url).bind(3, spec.zone).bind(4, spec.location);
+  update.bind(5, static_cast<int64_t>(spec.retention_days)).bind(6, spec.transport);
+  YW_TRY(update.run());
+  if (db_->changes() == 0) {
+    return make_error(ErrorKind::kNotFound, "no camera with id " + std::to_string(id));
+  }
+  return {};
+}
+
 Status Catalog::remove_camera(const std::string& name, int64_t now_utc_us) {
   std::lock_guard lock(mutex_);
   YW_ASSIGN_OR_RETURN(auto update, db_->prepare("UPDATE cameras SET removed_utc_us = ?1 "

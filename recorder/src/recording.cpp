@@ -143,6 +143,7 @@ void CameraRecorder::on_track(const TrackInfo& track) {
   // A new or changed stream description needs a new segment with a new init section.
   finish_segment();
   segmenter_->on_track(track);
+  if (live_) live_->publish_track(track);
 }
 
 void CameraRecorder::on_access_unit(AccessUnit&& unit) {
@@ -267,6 +268,10 @@ void CameraRecorder::handle_write_error(const Error& error) {
 }
 
 void CameraRecorder::on_fragment(Fragment&& fragment) {
+  // Live view gets a copy only while someone watches; it never waits for a viewer.
+  if (live_ && live_->wanted(clock_.monotonic_us())) {
+    live_->publish_fragment(fragment.info.utc_start_us, fragment.bytes);
+  }
   if (fragment.starts_segment || !writer_) {
     if (!fragment.starts_segment) {
       // Not decodable on its own: wait for the next keyframe to open a segment.
@@ -342,6 +347,7 @@ Status Recorder::sync_cameras() {
     if (recorders_.count(camera.id) != 0) continue;
     auto recorder =
         std::make_unique<CameraRecorder>(camera, catalog_, storage_, clock_, keys_, config_);
+    if (live_hub_ != nullptr) recorder->set_live_feed(live_hub_->feed(camera.id));
     recorder->start();
     recorders_.emplace(camera.id, std::move(recorder));
   }

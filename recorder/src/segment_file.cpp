@@ -727,6 +727,11 @@ Result<std::optional<SegmentMessage>> SegmentReader::next() {
   return result;
 }
 
+std::optional<Sha256> SegmentReader::verified_sha256() const {
+  if (!state_->done || state_->error) return std::nullopt;
+  return finish_sha256(state_->totals.sha256);
+}
+
 Result<std::optional<SegmentMessage>> SegmentReader::State::next() {
   SegmentMessage message;
   // Decrypt straight into the payload vector that is returned; the prefix is cut off below.

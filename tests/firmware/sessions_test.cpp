@@ -251,3 +251,29 @@ TEST_CASE("a sign-in sweeps expired sessions", "[sessions]") {
   (void)f.create(bert, "192.0.2.11");
   CHECK(f.session_rows() == 1);
 }
+
+TEST_CASE("a session's last use is written at most every 30 s", "[sessions]") {
+  SessionFixture f;
+  const int64_t anna = f.add_account("anna");
+  const auto session = f.create(anna);
+  const int64_t created = f.clock.now_utc_us();
+  auto last_seen = [&] {
+    auto query = f.catalog->database().prepare("SELECT last_seen_utc_us FROM sessions");
+    REQUIRE(query.ok());
+    REQUIRE(query->step().value());
+    return query->column_int(0);
+  };
+  f.clock.advance_us(10 * kSecond);
+  REQUIRE(f.sessions->validate(session.token).ok());
+  CHECK(last_seen() == created);  // a read, not a write (an fsync) per web request
+  f.clock.advance_us(25 * kSecond);
+  auto info = f.sessions->validate(session.token);
+  REQUIRE(info.ok());
+  CHECK(last_seen() == created + 35 * kSecond);
+  CHECK(info->last_seen_utc_us == created + 35 * kSecond);
+  // Idle expiry still counts from the last use, to within those 30 s.
+  f.clock.advance_us(14 * kMinute + 50 * kSecond);
+  REQUIRE(f.sessions->validate(session.token).ok());
+  f.clock.advance_us(15 * kMinute + kSecond);
+  check_refused(f.sessions->validate(session.token), "session expired");
+}

@@ -5,6 +5,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <thread>
@@ -157,6 +158,10 @@ void ApplianceFixture::start_daemon(std::vector<std::string> extra_args) {
   if (daemon_) previous_logs_ += daemon_->stderr_text();
   std::vector<std::string> argv = {binary_path("yardwatchd").string(), "--data", data_dir_.string(),
                                    "--key-dir", key_dir_.string()};
+  // The web admin listens on 8443 by default; tests that do not drive it keep the port free.
+  if (std::find(extra_args.begin(), extra_args.end(), "--listen") == extra_args.end()) {
+    argv.insert(argv.end(), {"--listen", "off"});
+  }
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   daemon_ = std::make_unique<Process>(argv, std::map<std::string, std::string>{}, root_);
 }

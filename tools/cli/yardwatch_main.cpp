@@ -12,11 +12,13 @@
 #include <string>
 
 #include "audit_commands.h"
+#include "export_commands.h"
 #include "yardwatch/firmware/appliance.h"
 #include "yardwatch/firmware/audit_format.h"
 #include "yardwatch/firmware/cameras.h"
 #include "yardwatch/firmware/services.h"
 #include "yardwatch/firmware/settings.h"
+#include "yardwatch/firmware/tls_certificate.h"
 #include "yardwatch/firmware/totp.h"
 #include "yardwatch/recorder/playback.h"
 #include "yardwatch/recorder/recovery.h"
@@ -95,8 +97,20 @@ int cmd_init(const CommonOptions& options, bool new_setup_code) {
   if (!code.ok()) return fail(code.error());
   auto device = appliance.value()->catalog().device_id();
   if (!new_setup_code) {
-    std::printf("initialised %s\n  keys: %s\n  device id: %s\n", options.appliance.data_dir.c_str(),
-                appliance.value()->key_dir().c_str(), device.ok() ? device.value().c_str() : "?");
+    // The web admin's certificate, beside the device keys (never in the data directory).
+    if (auto made = firmware::ensure_tls_certificate(appliance.value()->key_dir(),
+                                                     device.ok() ? device.value() : "",
+                                                     appliance.value()->clock().now_utc_us());
+        !made.ok()) {
+      return fail(made.error());
+    }
+    auto fingerprint = firmware::tls_certificate_fingerprint(
+        firmware::tls_files(appliance.value()->key_dir()).certificate);
+    std::printf(
+        "initialised %s\n  keys: %s\n  device id: %s\n  web admin certificate SHA-256: %s\n",
+        options.appliance.data_dir.c_str(), appliance.value()->key_dir().c_str(),
+        device.ok() ? device.value().c_str() : "?",
+        fingerprint.ok() ? fingerprint.value().c_str() : "?");
   }
   std::printf(
       "  one-time setup code: %s  (valid 24 hours, for the first admin only)\n"
@@ -353,6 +367,11 @@ int cmd_status(const CommonOptions& options) {
   result["device"] = json{
       {"id", device_id.ok() ? device_id.value() : ""},
       {"fingerprint", firmware::audit_format::key_fingerprint(app.keys().signing_public_key())}};
+  // Compared with what the browser shows the first time it connects to the web admin.
+  auto tls_fingerprint =
+      firmware::tls_certificate_fingerprint(firmware::tls_files(app.key_dir()).certificate);
+  result["web"] = json{
+      {"certificate_sha256", tls_fingerprint.ok() ? json(tls_fingerprint.value()) : json(nullptr)}};
   result["now"] = iso(app.clock().now_utc_us());
   result["clock"] = std::string(hal::sync_state_name(app.clock().sync_state()));
   json camera_list = json::array();
@@ -406,6 +425,8 @@ int cmd_status(const CommonOptions& options) {
               result["clock"].get<std::string>().c_str());
   std::printf("  device key fingerprint: %s\n",
               result["device"]["fingerprint"].get<std::string>().c_str());
+  std::printf("  web admin certificate SHA-256: %s\n",
+              tls_fingerprint.ok() ? tls_fingerprint.value().c_str() : "none yet");
   for (const auto& entry : camera_list) {
     std::printf("  %-16s %-12s %-40s footage %s .. %s (%llu bytes)\n",
                 entry["name"].get<std::string>().c_str(), entry["state"].get<std::string>().c_str(),
@@ -656,12 +677,15 @@ int main(int argc, char** argv) {
                    "keep this many days (default 730, the 2-year term)")
       ->check(CLI::Range(int64_t{1}, int64_t{36500}));
 
+  auto run_export_command = cli::register_export_commands(app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
     return app.exit(error);
   }
   try {
+    if (auto code = run_export_command()) return *code;
     if (audit_list->parsed() || audit_verify->parsed() || audit_export->parsed() ||
         audit_prune->parsed()) {
       return with_services(options, [&](firmware::Appliance& appliance, firmware::Services&) {

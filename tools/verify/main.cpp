@@ -4,7 +4,8 @@
 //
 // Modes:
 //   yardwatch-verify --audit FILE [--expect-fingerprint HEX]   an audit journal export
-//   (the police bundle mode, a positional BUNDLE_DIR, joins here: see run() below)
+//   yardwatch-verify BUNDLE_DIR [--passphrase-file F] [--extract OUT] [--expect-fingerprint HEX]
+//                                                              a police export bundle
 //
 // Exit status: 0 everything checked, 1 a check failed, 2 the command line or file is unusable.
 
@@ -15,6 +16,7 @@
 #include <string>
 
 #include "audit_check.h"
+#include "bundle_check.h"
 #include "yardwatch/firmware/audit_format.h"
 
 namespace {
@@ -29,6 +31,9 @@ constexpr int kExitUsage = 2;
 struct Options {
   std::optional<std::string> audit_file;
   std::optional<std::string> expect_fingerprint;
+  std::optional<std::string> bundle_dir;
+  std::optional<std::string> passphrase_file;
+  std::optional<std::string> extract_dir;
 };
 
 int run_audit(const std::string& path, const std::optional<std::string>& expect_fingerprint) {
@@ -120,15 +125,35 @@ int run(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   app.add_option("--expect-fingerprint", options.expect_fingerprint,
                  "the device key fingerprint from the handover form or `yardwatch status`");
-  // A positional BUNDLE_DIR (police export bundles) will be added here, with its own run_*.
+  app.add_option("BUNDLE_DIR", options.bundle_dir, "a police export bundle (a folder)");
+  app.add_option(
+         "--passphrase-file", options.passphrase_file,
+         "bundle: a file whose first line is the passphrase (decrypts and checks every MP4)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--extract", options.extract_dir,
+                 "bundle: write the verified MP4s into this directory (needs --passphrase-file)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
     const int code = app.exit(error);
     return code == 0 ? 0 : kExitUsage;
   }
+  if (options.audit_file && options.bundle_dir) {
+    std::fprintf(stderr, "yardwatch-verify: give either --audit FILE or BUNDLE_DIR, not both\n");
+    return kExitUsage;
+  }
   if (options.audit_file) return run_audit(*options.audit_file, options.expect_fingerprint);
-  std::fprintf(stderr, "yardwatch-verify: nothing to verify; try --audit FILE (see --help)\n");
+  if (options.bundle_dir) {
+    verify::BundleCheckOptions bundle;
+    bundle.bundle_dir = *options.bundle_dir;
+    if (options.passphrase_file) bundle.passphrase_file = *options.passphrase_file;
+    if (options.extract_dir) bundle.extract_dir = *options.extract_dir;
+    bundle.expect_fingerprint = options.expect_fingerprint;
+    return verify::run_bundle_check(bundle);
+  }
+  std::fprintf(stderr,
+               "yardwatch-verify: nothing to verify; give BUNDLE_DIR or --audit FILE (see "
+               "--help)\n");
   return kExitUsage;
 }
 

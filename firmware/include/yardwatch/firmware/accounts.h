@@ -39,6 +39,7 @@ struct Account {
   std::vector<std::string> cameras;  // assigned cameras (viewers)
   int64_t created_utc_us = 0;
   std::optional<int64_t> last_login_utc_us;
+  std::string language = "nl";  // of the web admin: "nl" (default) or "en"
 };
 
 // A signed-in person, as the services see them.
@@ -52,6 +53,7 @@ struct Principal {
   // enrolled, enrolment is the only thing they may do.
   bool needs_totp_enrolment = false;
   std::string client_address;
+  std::string language = "nl";
 
   [[nodiscard]] Actor actor() const;
 };
@@ -70,6 +72,9 @@ struct TotpEnrolment {
 
 // An Argon2id hash in libsodium's self-describing string form ($argon2id$v=19$m=…).
 Result<std::string> hash_password(const std::string& password);
+
+// The languages of the web admin, the default first.
+const std::vector<std::string>& supported_languages();
 
 // Checks length and that the password does not contain the account name.
 Status check_password_policy(const std::string& name, const std::string& password);
@@ -95,6 +100,12 @@ class AccountService {
                   const std::optional<std::vector<std::string>>& cameras);
   Result<std::vector<Account>> list();
   Result<Account> find(const std::string& name);
+
+  // The signed-in person behind a web session (kPermissionDenied for a disabled or unknown
+  // account): role, assigned cameras, language and what must still be set up.
+  Result<Principal> principal(int64_t account_id, const std::string& client_address);
+  // The account's own choice of language (supported_languages()), audited.
+  Status set_language(const Principal& principal, const std::string& language);
 
   // Sign-in: throttling, Argon2id, disabled accounts, TOTP where required. Audits success,
   // failure and lock-out (and raises an alarm on lock-out).

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "yardwatch/firmware/accounts.h"
 #include "yardwatch/firmware/audit.h"
 #include "yardwatch/hal/clock.h"
 #include "yardwatch/hal/result.h"
@@ -31,5 +32,29 @@ Result<recorder::Camera> add_camera(recorder::Catalog& catalog, AuditJournal& au
                                     const recorder::CameraSpec& spec);
 Status remove_camera(recorder::Catalog& catalog, AuditJournal& audit, const hal::Clock& clock,
                      const Actor& by, const std::string& name);
+
+// Cameras for a signed-in person (the web admin): the same rules, with the role check first.
+// Managing cameras is the admin's (DESIGN §6); everyone signed in sees the placement plan,
+// viewers only their assigned cameras, and only admins see stream URLs (they may hold the
+// camera's credentials).
+class CameraService {
+ public:
+  CameraService(recorder::Catalog& catalog, const hal::Clock& clock, AuditJournal& audit);
+
+  Result<std::vector<recorder::Camera>> list(const Principal& principal);
+  // kNotFound for an unknown or removed camera; kPermissionDenied (audited) for a viewer's
+  // unassigned camera.
+  Result<recorder::Camera> get(const Principal& principal, int64_t camera_id);
+  Result<recorder::Camera> add(const Principal& principal, const recorder::CameraSpec& spec);
+  // `spec.name` is ignored: a camera keeps its name.
+  Result<recorder::Camera> edit(const Principal& principal, int64_t camera_id,
+                                const recorder::CameraSpec& spec);
+  Status remove(const Principal& principal, int64_t camera_id);
+
+ private:
+  recorder::Catalog& catalog_;
+  const hal::Clock& clock_;
+  AuditJournal& audit_;
+};
 
 }  // namespace yardwatch::firmware

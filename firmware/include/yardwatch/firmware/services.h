@@ -6,7 +6,11 @@
 #include "yardwatch/firmware/accounts.h"
 #include "yardwatch/firmware/appliance.h"
 #include "yardwatch/firmware/audit.h"
+#include "yardwatch/firmware/cameras.h"
+#include "yardwatch/firmware/exports.h"
 #include "yardwatch/firmware/footage.h"
+#include "yardwatch/firmware/sessions.h"
+#include "yardwatch/firmware/viewing.h"
 
 namespace yardwatch::firmware {
 
@@ -14,11 +18,20 @@ struct Services {
   explicit Services(Appliance& appliance)
       : audit(appliance.catalog(), appliance.clock(), appliance.keys()),
         accounts(appliance.catalog(), appliance.clock(), appliance.keys(), audit),
-        footage(appliance.catalog(), appliance.storage(), appliance.keys(), audit) {}
+        footage(appliance.catalog(), appliance.storage(), appliance.keys(), audit),
+        exports(appliance.catalog(), appliance.storage(), appliance.keys(), appliance.clock(),
+                audit),
+        sessions(appliance.catalog(), appliance.clock()),
+        cameras(appliance.catalog(), appliance.clock(), audit),
+        viewing(appliance.catalog(), appliance.clock(), audit, footage) {}
 
   AuditJournal audit;
   AccountService accounts;
   FootageService footage;
+  ExportService exports;
+  SessionStore sessions;
+  CameraService cameras;
+  ViewingService viewing;
 };
 
 }  // namespace yardwatch::firmware

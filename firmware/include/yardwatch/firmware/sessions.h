@@ -15,6 +15,8 @@ namespace yardwatch::firmware {
 
 constexpr int64_t kSessionIdleUs = 15 * 60'000'000LL;
 constexpr int64_t kSessionAbsoluteUs = 8 * 3600'000'000LL;
+// How often a session's last_seen is written (so idle expiry is exact to within this).
+constexpr int64_t kSessionTouchUs = 30'000'000LL;
 
 struct NewSession {
   std::string token;       // base64url, given to the browser once (cookie)

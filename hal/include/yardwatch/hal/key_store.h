@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "yardwatch/hal/result.h"
@@ -50,5 +51,10 @@ class FileKeyStore final : public KeyStore {
 // The key directory that belongs to a data directory when none is given: a sibling named
 // "<data-dir>.keys", so the keys never sit inside the data volume.
 std::filesystem::path default_key_dir(const std::filesystem::path& data_dir);
+
+// The device key's fingerprint as people compare it (handover form, `yardwatch status`, the
+// verifiers): the first 16 bytes of SHA-256 of the public key, lower-case hex in groups of four
+// ("3f2a 9c01 …", 8 groups). Shared by the audit journal and the police bundle formats.
+std::string key_fingerprint(std::span<const uint8_t> public_key);
 
 }  // namespace yardwatch::hal

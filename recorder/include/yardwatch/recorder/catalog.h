@@ -131,6 +131,9 @@ class Catalog {
   Result<Camera> add_camera(const CameraSpec& spec, int64_t now_utc_us);
   // Marks the camera removed: it stops recording; its footage stays until it ages out.
   Status remove_camera(const std::string& name, int64_t now_utc_us);
+  // Changes everything but the name (the camera's identity in the journal) of a camera that is
+  // not removed. The recorder restarts the camera when its URL or transport changed.
+  Status update_camera(int64_t id, const CameraSpec& spec);
   Result<std::vector<Camera>> cameras(bool include_removed = false);
   Result<Camera> camera_by_name(const std::string& name);
   Result<Camera> camera_by_id(int64_t id);

@@ -19,6 +19,7 @@
 #include "yardwatch/hal/key_store.h"
 #include "yardwatch/hal/storage.h"
 #include "yardwatch/recorder/catalog.h"
+#include "yardwatch/recorder/live.h"
 #include "yardwatch/recorder/segmenter.h"
 
 namespace yardwatch::recorder {
@@ -47,6 +48,8 @@ class CameraRecorder : private CaptureListener {
   CameraRecorder(const CameraRecorder&) = delete;
   CameraRecorder& operator=(const CameraRecorder&) = delete;
 
+  // Live view: the feed this camera's fragments are also published to (before start()).
+  void set_live_feed(std::shared_ptr<LiveFeed> feed) { live_ = std::move(feed); }
   void start();
   // Asks the camera's thread to stop (its capture ends, it closes the open segment) and
   // returns at once; thread-safe.
@@ -75,6 +78,7 @@ class CameraRecorder : private CaptureListener {
   const hal::Clock& clock_;
   const hal::KeyStore& keys_;
   RecordingConfig config_;
+  std::shared_ptr<LiveFeed> live_;
 
   std::thread thread_;
   std::atomic<bool> stopping_{false};
@@ -109,6 +113,9 @@ class Recorder {
   Recorder(const Recorder&) = delete;
   Recorder& operator=(const Recorder&) = delete;
 
+  // Live view: every camera's fragments are also published to its feed in `hub` (which must
+  // outlive the recorder). Call before sync_cameras().
+  void set_live_hub(LiveHub* hub) { live_hub_ = hub; }
   Status sync_cameras();
   void stop_all();
   [[nodiscard]] size_t camera_count() const { return recorders_.size(); }
@@ -119,6 +126,7 @@ class Recorder {
   const hal::Clock& clock_;
   const hal::KeyStore& keys_;
   RecordingConfig config_;
+  LiveHub* live_hub_ = nullptr;
   std::map<int64_t, std::unique_ptr<CameraRecorder>> recorders_;
 };
 

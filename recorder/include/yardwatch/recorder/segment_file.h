@@ -118,6 +118,9 @@ class SegmentReader {
   // offset in the message) on a failed authentication, a short read or a missing FINAL message.
   // Never returns bytes that did not authenticate.
   Result<std::optional<SegmentMessage>> next();
+  // After next() returned std::nullopt: the SHA-256 over the init section and every fragment,
+  // which the FINAL message confirmed (what the catalog records). nullopt before that.
+  [[nodiscard]] std::optional<Sha256> verified_sha256() const;
 
  private:
   SegmentReader() = default;
