@@ -268,9 +268,10 @@ void CameraRecorder::handle_write_error(const Error& error) {
 }
 
 void CameraRecorder::on_fragment(Fragment&& fragment) {
-  // Live view gets a copy only while someone watches; it never waits for a viewer.
+  // Live view gets a copy only while someone watches; it never waits for a viewer. The copy is
+  // taken here, before the vault encrypts the fragment in place.
   if (live_ && live_->wanted(clock_.monotonic_us())) {
-    live_->publish_fragment(fragment.info.utc_start_us, fragment.bytes);
+    live_->publish_fragment(fragment.info.utc_start_us, fragment.bytes());
   }
   if (fragment.starts_segment || !writer_) {
     if (!fragment.starts_segment) {
