@@ -43,13 +43,17 @@ void CameraRecorder::start() {
   });
 }
 
-void CameraRecorder::stop() {
+void CameraRecorder::request_stop() {
   stopping_ = true;
   {
     std::lock_guard lock(capture_mutex_);
     if (capture_ != nullptr) capture_->stop();
   }
   wake_.notify_all();
+}
+
+void CameraRecorder::stop() {
+  request_stop();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -154,7 +158,7 @@ Status CameraRecorder::begin_segment(const Fragment& fragment) {
   }
   last_space_check_monotonic_us_ = now_mono;
   auto free = storage_.free_bytes();
-  if (free.ok() && free.value() < config_.min_free_bytes + fragment.bytes.size()) {
+  if (free.ok() && free.value() < config_.min_free_bytes + fragment.bytes().size()) {
     return make_error(ErrorKind::kResourceExhausted,
                       "data volume is full (" + std::to_string(free.value() >> 20) + " MiB free, " +
                           std::to_string(config_.min_free_bytes >> 20) + " MiB needed)");
@@ -272,9 +276,10 @@ void CameraRecorder::handle_write_error(const Error& error) {
 }
 
 void CameraRecorder::on_fragment(Fragment&& fragment) {
-  // Live view gets a copy only while someone watches; it never waits for a viewer.
+  // Live view gets a copy only while someone watches; it never waits for a viewer. The copy is
+  // taken here, before the vault encrypts the fragment in place.
   if (live_ && live_->wanted(clock_.monotonic_us())) {
-    live_->publish_fragment(fragment.info.utc_start_us, fragment.bytes);
+    live_->publish_fragment(fragment.info.utc_start_us, fragment.bytes());
   }
   if (fragment.starts_segment || !writer_) {
     if (!fragment.starts_segment) {
@@ -301,7 +306,7 @@ void CameraRecorder::on_fragment(Fragment&& fragment) {
   // for the segment's completion, the camera's status or the disk_full alarm, all SQLite writes
   // that need space too. Half the floor stays free; the segment ends here as at a full disk.
   if (auto free = storage_.free_bytes();
-      free.ok() && free.value() < fragment.bytes.size() + config_.min_free_bytes / 2) {
+      free.ok() && free.value() < fragment.bytes().size() + config_.min_free_bytes / 2) {
     finish_segment();
     handle_write_error(make_error(ErrorKind::kResourceExhausted,
                                   "data volume is full (" + std::to_string(free.value() >> 10) +
@@ -310,7 +315,8 @@ void CameraRecorder::on_fragment(Fragment&& fragment) {
     ++stats_.fragments_dropped;
     return;
   }
-  auto appended = writer_->append_fragment(fragment.info, fragment.bytes);
+  // Sealed where the segmenter collected it: no copy of the fragment is made (segmenter.h).
+  auto appended = writer_->append_fragment_in_place(fragment.info, fragment.buffer, fragment.begin);
   if (appended.ok()) appended = writer_->sync();
   if (!appended.ok()) {
     finish_segment();  // keeps what was written; the writer cut back to its last good message
@@ -386,7 +392,9 @@ void Recorder::resume(int64_t camera_id) {
 }
 
 void Recorder::stop_all() {
-  // Stop every pipeline first (in parallel would be nicer; each stop is quick).
+  // Every camera is told first and then waited for, so the cameras close their segments in
+  // parallel: one after the other took 0.4-0.5 s at 32 cameras.
+  for (auto& [id, recorder] : recorders_) recorder->request_stop();
   for (auto& [id, recorder] : recorders_) recorder->stop();
   recorders_.clear();
 }

@@ -40,6 +40,8 @@ CamSim::CamSim(const CamSimOptions& options, const fs::path& work_dir) {
   if (!options.auth.empty()) {
     argv.push_back("--auth");
     argv.push_back(options.auth);
+    argv.push_back("--auth-method");
+    argv.push_back(options.auth_method);
   }
   process_ = std::make_unique<Process>(argv, std::map<std::string, std::string>{}, work_dir);
   const bool ready = wait_until(

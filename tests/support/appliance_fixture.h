@@ -26,7 +26,8 @@ struct CamSimOptions {
   int fps = 25;
   int bitrate_kbit = 1000;
   int gop = 25;
-  std::string auth;  // user:password
+  std::string auth;                   // user:password
+  std::string auth_method = "basic";  // or "digest"
 };
 
 class CamSim {

@@ -51,7 +51,10 @@ class CameraRecorder : private CaptureListener {
   // Live view: the feed this camera's fragments are also published to (before start()).
   void set_live_feed(std::shared_ptr<LiveFeed> feed) { live_ = std::move(feed); }
   void start();
-  // Stops the pipeline, closes the open segment cleanly and joins the thread.
+  // Asks the camera's thread to stop (its capture ends, it closes the open segment) and
+  // returns at once; thread-safe.
+  void request_stop();
+  // request_stop(), then waits until the segment is closed and the thread has ended.
   void stop();
   [[nodiscard]] const Camera& camera() const { return camera_; }
   [[nodiscard]] RecorderStats stats() const;
