@@ -76,6 +76,11 @@ Status validate_camera(const recorder::CameraSpec& spec) {
   if (spec.transport != "tcp" && spec.transport != "udp") {
     return make_error(ErrorKind::kInvalidArgument, "transport must be tcp or udp");
   }
+  if (spec.priority < 0 || spec.priority > 100) {
+    return make_error(ErrorKind::kInvalidArgument,
+                      "priority must be between 0 and 100 (higher records longer when the disk "
+                      "holds only protected footage)");
+  }
   if (spec.location.size() > 200) {
     return make_error(ErrorKind::kInvalidArgument, "location is limited to 200 characters");
   }
@@ -101,6 +106,7 @@ Result<recorder::Camera> add_camera(recorder::Catalog& catalog, AuditJournal& au
   event.details = nlohmann::json{{"zone", spec.zone},
                                  {"location", spec.location},
                                  {"retention_days", spec.retention_days},
+                                 {"priority", spec.priority},
                                  {"transport", spec.transport}}
                       .dump();
   if (auto valid = validate_camera(spec); !valid.ok()) {
@@ -124,6 +130,37 @@ Status remove_camera(recorder::Catalog& catalog, AuditJournal& audit, const hal:
   YW_TRY(catalog.remove_camera(name, clock.now_utc_us()));
   YW_TRY(audit.append(by, camera_event("camera_remove", name)));
   return transaction.commit();
+}
+
+Result<recorder::Camera> update_camera(recorder::Catalog& catalog, AuditJournal& audit,
+                                       const Actor& by, const std::string& name,
+                                       const CameraChanges& changes) {
+  AuditEvent event = camera_event("camera_edit", name);
+  YW_ASSIGN_OR_RETURN(auto camera, catalog.camera_by_name(name));
+  if (camera.removed_utc_us) {
+    return make_error(ErrorKind::kFailedPrecondition, "camera '" + name + "' was removed");
+  }
+  recorder::CameraSpec spec = camera.spec;
+  if (changes.retention_days) spec.retention_days = *changes.retention_days;
+  if (changes.priority) spec.priority = *changes.priority;
+  event.details = nlohmann::json{{"retention_days", spec.retention_days},
+                                 {"priority", spec.priority},
+                                 {"previous_retention_days", camera.spec.retention_days},
+                                 {"previous_priority", camera.spec.priority}}
+                      .dump();
+  if (auto valid = validate_camera(spec); !valid.ok()) {
+    event.allowed = false;
+    event.reason = valid.error().message;
+    (void)audit.append(by, event);
+    return std::move(valid).error();
+  }
+  std::lock_guard lock(catalog.mutex());
+  YW_ASSIGN_OR_RETURN(auto transaction, recorder::sql::Transaction::begin(catalog.database()));
+  YW_TRY(catalog.set_camera_policy(camera.id, spec.retention_days, spec.priority));
+  YW_TRY(audit.append(by, event));
+  YW_TRY(transaction.commit());
+  camera.spec = spec;
+  return camera;
 }
 
 CameraService::CameraService(recorder::Catalog& catalog, const hal::Clock& clock,

@@ -190,6 +190,8 @@ std::string value_of(const Config& config, const std::string& key) {
   if (key == "network.camera_network") return join(config.camera_network);
   if (key == "network.ntp_servers") return join(config.ntp_servers);
   if (key == "retention.default_days") return std::to_string(config.default_retention_days);
+  if (key == "retention.space_reserve_mb") return std::to_string(config.space_reserve_mb);
+  if (key == "retention.space_reserve_seconds") return std::to_string(config.space_reserve_seconds);
   if (key == "policy.require_totp") return config.require_totp ? "true" : "false";
   if (key == "policy.four_eyes") return config.four_eyes ? "true" : "false";
   return {};
@@ -235,6 +237,11 @@ Status set_value(Config& config, const std::string& key, const std::string& valu
   } else if (key == "retention.default_days") {
     YW_ASSIGN_OR_RETURN(auto parsed, number(1, 28));
     config.default_retention_days = static_cast<int>(parsed);
+  } else if (key == "retention.space_reserve_mb") {
+    YW_ASSIGN_OR_RETURN(auto parsed, number(0, int64_t{1} << 30));
+    config.space_reserve_mb = static_cast<uint64_t>(parsed);
+  } else if (key == "retention.space_reserve_seconds") {
+    YW_ASSIGN_OR_RETURN(config.space_reserve_seconds, number(0, 86400));
   } else if (key == "policy.require_totp") {
     YW_ASSIGN_OR_RETURN(config.require_totp, boolean());
   } else if (key == "policy.four_eyes") {
@@ -303,6 +310,12 @@ Result<Config> parse_config(std::string_view text, std::string_view source) {
   reader.table("retention");
   if (auto value = reader.integer("retention.default_days", 1, 28)) {
     config.default_retention_days = static_cast<int>(*value);
+  }
+  if (auto value = reader.integer("retention.space_reserve_mb", 0, int64_t{1} << 30)) {
+    config.space_reserve_mb = static_cast<uint64_t>(*value);
+  }
+  if (auto value = reader.integer("retention.space_reserve_seconds", 0, 86400)) {
+    config.space_reserve_seconds = *value;
   }
   reader.table("policy");
   if (auto value = reader.boolean("policy.require_totp")) config.require_totp = *value;
@@ -390,7 +403,13 @@ std::string render_config(const Config& config) {
   out << "ntp_servers = " << list(config.ntp_servers) << "\n";
   out << "monitoring = " << list(config.monitoring) << "\n\n";
   out << "[retention]\n# Default for new cameras, 1–28 days (rule R2: at most four weeks).\n";
-  out << "default_days = " << config.default_retention_days << "\n\n";
+  out << "default_days = " << config.default_retention_days << "\n";
+  out << "# Disk pressure: below space_reserve_mb of free space plus space_reserve_seconds of\n"
+         "# every recording camera's bitrate, the oldest footage that no hold or restriction\n"
+         "# protects is deleted early (an alarm says the effective retention dropped). 0 and 0:\n"
+         "# never.\n";
+  out << "space_reserve_mb = " << config.space_reserve_mb << "\n";
+  out << "space_reserve_seconds = " << config.space_reserve_seconds << "\n\n";
   out << "[policy]\n# Admins and directors must sign in with TOTP.\n";
   out << "require_totp = " << (config.require_totp ? "true" : "false") << "\n";
   out << "# Police exports need a second director (enforced from issue #8 on).\n";
@@ -450,6 +469,8 @@ const std::vector<std::string>& changeable_config_keys() {
                                                 "network.camera_network",
                                                 "network.ntp_servers",
                                                 "retention.default_days",
+                                                "retention.space_reserve_mb",
+                                                "retention.space_reserve_seconds",
                                                 "policy.require_totp",
                                                 "policy.four_eyes"};
   return keys;

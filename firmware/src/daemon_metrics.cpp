@@ -61,14 +61,71 @@ std::string render_daemon_metrics(const DaemonMetrics& metrics) {
              [](const CameraMetrics& c) { return static_cast<double>(c.stats.reconnects); });
   per_camera("yardwatch_camera_segments_total", "segments closed", "counter",
              [](const CameraMetrics& c) { return static_cast<double>(c.stats.segments_written); });
+  per_camera("yardwatch_camera_paused_for_space",
+             "1 while the camera is stopped because the disk holds only held or restricted "
+             "footage",
+             "gauge", [](const CameraMetrics& c) { return c.paused_for_space ? 1.0 : 0.0; });
   per_camera("yardwatch_camera_retention_days", "configured retention (R2: at most 28)", "gauge",
              [](const CameraMetrics& c) { return static_cast<double>(c.retention_days); });
-  w.family("yardwatch_camera_effective_retention_seconds",
-           "age of the oldest footage kept: the retention actually reached", "gauge");
+  w.family("yardwatch_camera_effective_retention_days",
+           "retention the camera keeps: below the configured one while footage deleted early "
+           "for disk space is missing",
+           "gauge");
+  for (const auto& camera : metrics.cameras) {
+    if (!camera.effective_retention_days) continue;
+    w.sample("yardwatch_camera_effective_retention_days", camera_label(camera.camera_id),
+             *camera.effective_retention_days);
+  }
+  w.family("yardwatch_camera_oldest_footage_age_seconds", "age of the oldest footage kept",
+           "gauge");
   for (const auto& camera : metrics.cameras) {
     if (!camera.oldest_utc_us) continue;
-    w.sample("yardwatch_camera_effective_retention_seconds", camera_label(camera.camera_id),
+    w.sample("yardwatch_camera_oldest_footage_age_seconds", camera_label(camera.camera_id),
              static_cast<double>(metrics.now_utc_us - *camera.oldest_utc_us) / 1e6);
+  }
+
+  const RetentionMetrics& r = metrics.retention;
+  w.family("yardwatch_retention_sweeps_total",
+           "retention sweeps by outcome (refused: the clock was not trusted, nothing deleted)",
+           "counter");
+  w.sample("yardwatch_retention_sweeps_total", "outcome=\"completed\"",
+           static_cast<double>(r.sweeps_completed));
+  w.sample("yardwatch_retention_sweeps_total", "outcome=\"refused\"",
+           static_cast<double>(r.sweeps_refused));
+  w.sample("yardwatch_retention_sweeps_total", "outcome=\"failed\"",
+           static_cast<double>(r.sweeps_failed));
+  if (r.last_completed_utc_us) {
+    w.family("yardwatch_retention_last_sweep_timestamp_seconds",
+             "when the last retention sweep completed (Unix time)", "gauge");
+    w.sample("yardwatch_retention_last_sweep_timestamp_seconds", "",
+             static_cast<double>(*r.last_completed_utc_us) / 1e6);
+  }
+  w.family("yardwatch_retention_deleted_segments_total",
+           "segments deleted (cryptographically) by reason: expired by the sweep, or early for "
+           "disk space",
+           "counter");
+  w.sample("yardwatch_retention_deleted_segments_total", "reason=\"expired\"",
+           static_cast<double>(r.expired_segments_deleted));
+  w.sample("yardwatch_retention_deleted_segments_total", "reason=\"disk_space\"",
+           static_cast<double>(r.space_segments_deleted));
+  w.family("yardwatch_retention_deleted_bytes_total", "bytes of footage deleted, by reason",
+           "counter");
+  w.sample("yardwatch_retention_deleted_bytes_total", "reason=\"expired\"",
+           static_cast<double>(r.expired_bytes_deleted));
+  w.sample("yardwatch_retention_deleted_bytes_total", "reason=\"disk_space\"",
+           static_cast<double>(r.space_bytes_deleted));
+  if (r.clock_trusted) {
+    w.family("yardwatch_retention_clock_trusted",
+             "1 while retention trusts the clock (0: nothing is deleted until it does)", "gauge");
+    w.sample("yardwatch_retention_clock_trusted", "", *r.clock_trusted ? 1 : 0);
+  }
+  if (r.holds_active) {
+    w.family("yardwatch_holds_active", "incident holds in force", "gauge");
+    w.sample("yardwatch_holds_active", "", static_cast<double>(*r.holds_active));
+  }
+  if (r.holds_overdue) {
+    w.family("yardwatch_holds_overdue", "incident holds past their review-by date", "gauge");
+    w.sample("yardwatch_holds_overdue", "", static_cast<double>(*r.holds_overdue));
   }
 
   w.family("yardwatch_storage_volume_writable",

@@ -6,7 +6,9 @@
 #include <nlohmann/json.hpp>
 
 #include "yardwatch/firmware/clock_log.h"
+#include "yardwatch/firmware/holds.h"
 #include "yardwatch/firmware/settings.h"
+#include "yardwatch/firmware/subject_footage.h"
 #include "yardwatch/recorder/export_bundle.h"
 #include "yardwatch/recorder/sqlite.h"
 
@@ -172,29 +174,69 @@ Result<ExportOutcome> ExportService::create_export(const Principal& principal,
   auto sources = recorder::plan_export_sources(catalog_, request.cameras, request.from_utc_us,
                                                request.to_utc_us);
   if (!sources.ok()) return refuse(sources.error().kind, sources.error().message);
-  // TODO(issue 4, holds and restrictions): refuse a range that overlaps a restriction here, and
-  // place the hold on the exported range in the transaction below. The retention branch has not
-  // landed; see the report of issue 5.
 
   const int64_t now = clock_.now_utc_us();
+  std::optional<Error> restricted;
   {
     std::lock_guard lock(catalog_.mutex());
     auto& db = catalog_.database();
     YW_ASSIGN_OR_RETURN(auto transaction, recorder::sql::Transaction::begin(db));
-    YW_ASSIGN_OR_RETURN(
-        auto insert,
-        db.prepare("INSERT INTO exports(id, created_utc_us, account_id, approved_by, "
-                   "case_reference, legal_basis, recipient, requested_by, cameras, from_utc_us, "
-                   "to_utc_us, target, state) "
-                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'writing')"));
-    insert.bind(1, id_text).bind(2, now).bind(3, principal.account_id).bind(4, principal.name);
-    insert.bind(5, request.case_reference).bind(6, request.legal_basis).bind(7, request.recipient);
-    insert.bind(8, requested_by).bind(9, json(request.cameras).dump());
-    insert.bind(10, request.from_utc_us).bind(11, request.to_utc_us).bind(12, target_text);
-    YW_TRY(insert.run());
-    YW_TRY(audit_.append(principal.actor(), event));
-    YW_TRY(transaction.commit());
+    // R7: restricted footage never leaves the appliance. Checked in the transaction that holds
+    // the range, so a restriction placed meanwhile cannot slip between the two.
+    for (const auto& name : request.cameras) {
+      YW_ASSIGN_OR_RETURN(auto camera, catalog_.camera_by_name(name));
+      YW_ASSIGN_OR_RETURN(
+          auto in_force,
+          restrictions_in_force(catalog_, camera.id, request.from_utc_us, request.to_utc_us));
+      if (!in_force.empty()) {
+        restricted =
+            make_error(ErrorKind::kFailedPrecondition,
+                       "refused: footage of " + name +
+                           " in this range is restricted on a data subject's "
+                           "request (restriction " +
+                           std::to_string(in_force.front().id) + ", request " +
+                           in_force.front().request_reference +
+                           "); restricted footage cannot be exported until a director lifts the "
+                           "restriction");
+        break;
+      }
+    }
+    if (!restricted) {
+      // R2: the exported range is held so that its source cannot age out while the case runs:
+      // a director's hold (audited `hold_place`) in the same transaction as the export's record
+      // and audit entry. It stays if writing the bundle fails (the demand stands; a director
+      // releases it when the case is closed).
+      HoldSpec hold;
+      hold.cameras = request.cameras;
+      hold.from_utc_us = request.from_utc_us;
+      hold.to_utc_us = request.to_utc_us;
+      hold.reason = "police export";
+      hold.case_reference = request.case_reference;
+      hold.review_by_utc_us = now + kMaxReviewAheadUs;
+      YW_ASSIGN_OR_RETURN(Hold placed,
+                          HoldService(catalog_, clock_, audit_).place(principal, hold));
+      json details = json::parse(event.details);
+      details["hold"] = placed.id;
+      event.details = details.dump();
+      YW_ASSIGN_OR_RETURN(
+          auto insert,
+          db.prepare("INSERT INTO exports(id, created_utc_us, account_id, approved_by, "
+                     "case_reference, legal_basis, recipient, requested_by, cameras, "
+                     "from_utc_us, to_utc_us, target, state) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'writing')"));
+      insert.bind(1, id_text).bind(2, now).bind(3, principal.account_id).bind(4, principal.name);
+      insert.bind(5, request.case_reference)
+          .bind(6, request.legal_basis)
+          .bind(7, request.recipient);
+      insert.bind(8, requested_by).bind(9, json(request.cameras).dump());
+      insert.bind(10, request.from_utc_us).bind(11, request.to_utc_us).bind(12, target_text);
+      YW_TRY(insert.run());
+      YW_TRY(audit_.append(principal.actor(), event));
+      YW_TRY(transaction.commit());
+    }
   }
+  // Refused outside the transaction, so the denial's audit entry is not rolled back with it.
+  if (restricted) return refuse(restricted->kind, restricted->message);
 
   auto finish_failed = [&](const Error& error) -> Error {
     std::lock_guard lock(catalog_.mutex());

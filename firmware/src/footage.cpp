@@ -1,5 +1,8 @@
 #include "yardwatch/firmware/footage.h"
 
+#include <algorithm>
+
+#include "yardwatch/firmware/subject_footage.h"
 #include "yardwatch/recorder/sqlite.h"
 
 namespace yardwatch::firmware {
@@ -42,6 +45,20 @@ Result<recorder::DecryptedSegment> FootageService::view_segment(const Principal&
     return make_error(ErrorKind::kInvalidArgument,
                       "viewing recorded footage needs a purpose (5–500 characters), e.g. "
                       "\"incident at the bicycle shed on Monday\"");
+  }
+  // R7: restricted footage is not shown to anyone until the restriction is lifted.
+  YW_ASSIGN_OR_RETURN(auto restricted,
+                      restrictions_in_force(catalog_, row->camera_id, row->start_utc_us,
+                                            std::max(row->end_utc_us, row->start_utc_us + 1)));
+  if (!restricted.empty()) {
+    event.allowed = false;
+    event.reason = "the footage is restricted on a data subject's request (restriction " +
+                   std::to_string(restricted.front().id) + ", request " +
+                   restricted.front().request_reference + ")";
+    (void)audit_.append(principal.actor(), event);
+    return make_error(ErrorKind::kPermissionDenied,
+                      "permission denied: " + event.reason +
+                          "; it cannot be viewed or exported until the restriction is lifted");
   }
   // Decrypt (and authenticate) first; the viewing is recorded before any byte leaves.
   auto segment = recorder::decrypt_segment(catalog_, storage_, keys_, segment_id);

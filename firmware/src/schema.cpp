@@ -6,7 +6,7 @@ namespace yardwatch::firmware {
 
 namespace {
 
-constexpr std::array<recorder::Migration, 2> kFirmwareMigrations = {{
+constexpr std::array<recorder::Migration, 3> kFirmwareMigrations = {{
     // 1 → 2: accounts, roles, sessions, throttling, setup codes, settings, audit journal.
     {2, R"sql(
 CREATE TABLE accounts (
@@ -152,6 +152,54 @@ CREATE TABLE clock_sync_log (
   state TEXT NOT NULL CHECK (state IN ('synchronised', 'unsynchronised', 'unknown'))
 );
 CREATE INDEX clock_sync_log_by_time ON clock_sync_log (since_utc_us);
+)sql"},
+    // 4 → 5: incident holds and restrictions (issue #4, firmware/design/holds.md). What they
+    // keep is in the recorder's protected_ranges (step 4); these tables say who decided what.
+    {5, R"sql(
+CREATE TABLE holds (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'active', 'released', 'rejected', 'expired')),
+  from_utc_us INTEGER NOT NULL,
+  to_utc_us INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  case_reference TEXT NOT NULL,
+  review_by_utc_us INTEGER NOT NULL,
+  created_by_id INTEGER REFERENCES accounts(id),
+  created_by TEXT NOT NULL,
+  created_utc_us INTEGER NOT NULL,
+  pending_until_utc_us INTEGER,               -- a viewer's request keeps footage until then
+  decided_by TEXT,                            -- confirmed or rejected by
+  decided_utc_us INTEGER,
+  decision_note TEXT NOT NULL DEFAULT '',
+  released_by TEXT,
+  released_utc_us INTEGER,
+  CHECK (to_utc_us > from_utc_us)
+);
+CREATE INDEX holds_by_state ON holds (state);
+CREATE TABLE hold_cameras (
+  hold_id INTEGER NOT NULL REFERENCES holds(id),
+  camera_id INTEGER NOT NULL REFERENCES cameras(id),
+  protected_range_id INTEGER REFERENCES protected_ranges(id) ON DELETE SET NULL,
+  PRIMARY KEY (hold_id, camera_id)
+);
+CREATE TABLE restrictions (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  camera_id INTEGER NOT NULL REFERENCES cameras(id),
+  from_utc_us INTEGER NOT NULL,
+  to_utc_us INTEGER NOT NULL,
+  request_reference TEXT NOT NULL,
+  reason TEXT NOT NULL DEFAULT '',
+  placed_by_id INTEGER REFERENCES accounts(id),
+  placed_by TEXT NOT NULL,
+  placed_utc_us INTEGER NOT NULL,
+  lifted_by TEXT,
+  lifted_utc_us INTEGER,
+  lift_request_reference TEXT,
+  protected_range_id INTEGER REFERENCES protected_ranges(id) ON DELETE SET NULL,
+  CHECK (to_utc_us > from_utc_us)
+);
+CREATE INDEX restrictions_in_force ON restrictions (camera_id, from_utc_us)
+  WHERE lifted_utc_us IS NULL;
 )sql"},
 }};
 

@@ -17,6 +17,9 @@ std::string Supervisor::status_line(const HealthSnapshot& snapshot) {
   } else {
     line = "recording " + std::to_string(snapshot.cameras_recording) + " of " +
            std::to_string(snapshot.cameras) + " camera(s)";
+    if (snapshot.cameras_paused > 0) {
+      line += ", " + std::to_string(snapshot.cameras_paused) + " stopped for disk space";
+    }
   }
   if (snapshot.open_alarms > 0) line += "; " + std::to_string(snapshot.open_alarms) + " alarm(s)";
   if (snapshot.exporting) line += "; exporting";
@@ -38,7 +41,8 @@ void Supervisor::tick(const HealthSnapshot& snapshot) {
     last_status_ = status;
   }
   const bool all_recording = snapshot.volume_writable && snapshot.cameras > 0 &&
-                             snapshot.cameras_recording == snapshot.cameras;
+                             snapshot.cameras_recording == snapshot.cameras &&
+                             snapshot.cameras_paused == 0;
   const bool alarm = !snapshot.volume_writable || snapshot.open_alarms > 0 || !healthy(snapshot);
   // LEDs are a courtesy: a failing LED never stops supervision.
   (void)indicator_.set(hal::Led::kRecording,

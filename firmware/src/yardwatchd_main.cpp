@@ -1,10 +1,11 @@
 // yardwatchd: the recorder daemon and composition root (DESIGN §3). It resolves its board and
 // configuration, waits for the data volume, opens the appliance, recovers from whatever the
-// last run left behind, records every configured camera, serves the web admin and supervises
-// itself: the watchdog, the status line, the LEDs and /metrics (firmware/design/supervision.md).
-// Cameras added or removed with `yardwatch camera …` are picked up within a few seconds. A data
-// volume that goes missing, is swapped or turns read-only stops all recording and closes every file
-// on it until the right volume is back; SIGTERM / SIGINT stop cleanly.
+// last run left behind, records every configured camera, keeps retention (the sweep every
+// minute, disk pressure, overdue holds), serves the web admin and supervises itself: the
+// watchdog, the status line, the LEDs and /metrics (firmware/design/supervision.md). Cameras
+// added or removed with `yardwatch camera …` are picked up within a few seconds. A data volume
+// that goes missing, is swapped or turns read-only stops all recording and retention and closes
+// every file on it until the right volume is back; SIGTERM / SIGINT stop cleanly.
 
 #include <signal.h>
 
@@ -23,6 +24,7 @@
 #include "yardwatch/firmware/clock_log.h"
 #include "yardwatch/firmware/config.h"
 #include "yardwatch/firmware/daemon_metrics.h"
+#include "yardwatch/firmware/retention.h"
 #include "yardwatch/firmware/services.h"
 #include "yardwatch/firmware/supervisor.h"
 #include "yardwatch/firmware/tls_certificate.h"
@@ -53,6 +55,8 @@ void log_clock_state(recorder::Catalog& catalog, const hal::Clock& clock) {
 
 constexpr int64_t kCheckpointIntervalUs = 3600'000'000LL;  // R6: a signed head every hour
 constexpr int64_t kPruneIntervalUs = 24 * kCheckpointIntervalUs;
+constexpr int64_t kSweepIntervalUs = 60'000'000;   // retention sweep and overdue holds
+constexpr int64_t kMetricsIntervalUs = 5'000'000;  // Prometheus scrapes every 15 s or so
 
 // The signals that stop the daemon, taken synchronously by the main thread (every other thread
 // has them blocked). true: a stop was asked for.
@@ -67,11 +71,94 @@ bool wait_for_stop(int seconds) {
   return received < 0 && errno != EAGAIN && errno != EINTR;
 }
 
+// ---- Retention (recorder/design/retention.md, firmware/design/holds.md) ----
+//
+// Every call below runs only in a recording session, right after check_volume() said the data
+// volume is the right one and writable (and the services re-check it before they unlink
+// anything): a swapped, missing or read-only volume never loses a file to the sweeper.
+
+// The sweep, at the start of a session and every minute. A refusal by the clock guard is already
+// an alarm and an audit entry, so the log only repeats it.
+void sweep_retention(firmware::Services& services, firmware::RetentionMetrics& tally,
+                     const hal::Clock& clock) {
+  auto report = services.retention.sweep();
+  if (!report.ok()) {
+    ++tally.sweeps_failed;
+    std::fprintf(stderr, "yardwatchd: retention sweep failed: %s\n",
+                 report.error().to_string().c_str());
+    return;
+  }
+  if (report.value().refused) {
+    ++tally.sweeps_refused;
+    std::fprintf(stderr, "yardwatchd: retention sweep refused: %s\n",
+                 report.value().clock.reason.c_str());
+    return;
+  }
+  ++tally.sweeps_completed;
+  tally.last_completed_utc_us = clock.now_utc_us();
+  for (const auto& receipt : report.value().deleted) {
+    tally.expired_segments_deleted += static_cast<uint64_t>(receipt.segments);
+    tally.expired_bytes_deleted += receipt.bytes;
+    std::fprintf(stderr, "yardwatchd: retention: deleted %lld segment(s) of %s\n",
+                 static_cast<long long>(receipt.segments), receipt.camera.c_str());
+  }
+}
+
+// One `holds_overdue` audit entry a day while a hold is past its review-by date.
+void audit_overdue_holds(firmware::Services& services) {
+  if (auto audited = services.holds.audit_overdue_daily(); !audited.ok()) {
+    std::fprintf(stderr, "yardwatchd: overdue holds: %s\n", audited.error().to_string().c_str());
+  }
+}
+
+// Cameras stopped for space stay stopped across a lost data volume and a restart of the daemon:
+// their `recording_paused` alarm is still open, so the new recorder starts without them and
+// relieve_disk_pressure() resumes them (clearing the alarm, audited) once there is room.
+void restore_paused_cameras(recorder::Catalog& catalog, recorder::Recorder& recorder) {
+  auto alarms = catalog.open_alarms();
+  if (!alarms.ok()) return;
+  for (const auto& alarm : alarms.value()) {
+    if (alarm.kind == firmware::kAlarmRecordingPaused && alarm.camera_id) {
+      recorder.pause(*alarm.camera_id, alarm.message);
+    }
+  }
+}
+
+// Disk pressure: below the reserve the oldest unprotected footage goes; if only protected
+// footage is left, the lowest-priority camera stops (and starts again once there is room).
+void relieve_disk_pressure(firmware::Services& services, recorder::Recorder& recorder,
+                           const firmware::SpaceReserve& reserve,
+                           firmware::RetentionMetrics& tally) {
+  auto outcome = services.retention.relieve_disk_pressure(reserve, recorder.paused());
+  if (!outcome.ok()) {
+    std::fprintf(stderr, "yardwatchd: disk pressure: %s\n", outcome.error().to_string().c_str());
+    return;
+  }
+  for (const auto& receipt : outcome.value().deleted) {
+    tally.space_segments_deleted += static_cast<uint64_t>(receipt.segments);
+    tally.space_bytes_deleted += receipt.bytes;
+    std::fprintf(stderr, "yardwatchd: disk pressure: deleted %lld segment(s) of %s early\n",
+                 static_cast<long long>(receipt.segments), receipt.camera.c_str());
+  }
+  if (outcome.value().pause_camera_id) {
+    std::fprintf(stderr, "yardwatchd: disk pressure: stopping camera %lld: %s\n",
+                 static_cast<long long>(*outcome.value().pause_camera_id),
+                 outcome.value().pause_reason.c_str());
+    recorder.pause(*outcome.value().pause_camera_id, outcome.value().pause_reason);
+  }
+  for (int64_t camera_id : outcome.value().resume_camera_ids) {
+    std::fprintf(stderr, "yardwatchd: space is back; camera %lld records again\n",
+                 static_cast<long long>(camera_id));
+    recorder.resume(camera_id);
+  }
+}
+
 struct WebOptions {
   std::string listen;           // "" = the configuration's (else 0.0.0.0:8443); "off": none
   std::string redirect_listen;  // plain HTTP that only redirects ("" = none)
   std::string metrics_listen;   // plain HTTP /metrics ("" = the configuration's, else none)
   std::string export_dir;       // a directory standing for a USB stick (else the board's sticks)
+  int default_retention_days = 28;  // for cameras added in the web admin (the configuration's)
 };
 
 // The web admin in this process (DESIGN §3). It never stops the recording: if it cannot start
@@ -115,6 +202,7 @@ std::unique_ptr<web_admin::WebServer> start_web_admin(firmware::Appliance& appli
     options.metrics = metrics.value();
   }
   options.media = media;
+  options.default_retention_days = web.default_retention_days;
   options.daemon_metrics = [&metrics_board] { return metrics_board.snapshot(); };
   // Every bundle carries the offline verifier page (tools/verify/web).
   services.exports.set_verify_page(verify_page::html());
@@ -155,7 +243,9 @@ struct Daemon {
   std::unique_ptr<firmware::Supervisor> supervisor;
   std::optional<VolumeOutage> outage;
   WebOptions web;
+  firmware::SpaceReserve space_reserve;
   firmware::MetricsBoard metrics;
+  firmware::RetentionMetrics retention;  // since the daemon started, across sessions
 };
 
 enum class SessionEnd { kStopped, kVolumeLost, kFailed };
@@ -226,9 +316,15 @@ void record_outage(Daemon& daemon, recorder::Catalog& catalog, firmware::Service
 void prune_audit(firmware::Services& services, recorder::Catalog& catalog,
                  const hal::Clock& clock) {
   // The journal is pruned after its retention term (2 years) at start and once a day (R6,
-  // firmware/design/audit.md §Retention). Holds do not exist yet; once they do, the start of the
-  // oldest open hold is passed as keep_from so the journal outlives every hold.
-  auto pruned = services.audit.prune(firmware::kAuditRetentionUs, std::nullopt);
+  // firmware/design/audit.md §Retention), never past the start of the oldest open hold, so the
+  // journal outlives every hold.
+  auto keep_from = services.holds.oldest_open_start();
+  if (!keep_from.ok()) {
+    std::fprintf(stderr, "yardwatchd: audit prune postponed: %s\n",
+                 keep_from.error().to_string().c_str());
+    return;
+  }
+  auto pruned = services.audit.prune(firmware::kAuditRetentionUs, keep_from.value());
   if (pruned.ok()) {
     if (pruned.value().through_seq) {
       std::fprintf(stderr, "yardwatchd: audit journal pruned through entry %lld (%lld entries)\n",
@@ -306,37 +402,57 @@ firmware::HealthSnapshot snapshot_of(recorder::Recorder& recorder, recorder::Cat
       }
     }
   }
+  snapshot.cameras_paused = recorder.paused().size();
   if (auto alarms = catalog.open_alarms(); alarms.ok())
     snapshot.open_alarms = alarms.value().size();
   return snapshot;
 }
 
-// What /metrics says about the recorder, the volume and supervision (no names: ids and kinds).
+// What /metrics says about the recorder, retention, the volume and supervision (no names: ids
+// and kinds). Every configured camera is listed, also one without a pipeline (stopped for space).
 std::string collect_metrics(recorder::Recorder& recorder, recorder::Catalog& catalog,
-                            const hal::Clock& clock, const hal::VolumeHealth& volume,
-                            bool healthy) {
+                            firmware::Services& services, const hal::Clock& clock,
+                            const hal::VolumeHealth& volume, bool healthy,
+                            const firmware::RetentionMetrics& tally) {
   firmware::DaemonMetrics metrics;
   metrics.now_utc_us = clock.now_utc_us();
   metrics.volume = volume;
   metrics.clock = clock.sync_state();
   metrics.healthy = healthy;
+  metrics.retention = tally;
   std::map<int64_t, recorder::CameraStatus> statuses;
   if (auto list = catalog.camera_statuses(); list.ok()) {
     for (auto& status : list.value()) statuses[status.camera_id] = status;
   }
-  std::map<int64_t, int> retention;
-  if (auto cameras = catalog.cameras(false); cameras.ok()) {
-    for (const auto& camera : cameras.value()) retention[camera.id] = camera.spec.retention_days;
+  std::map<int64_t, recorder::CameraHealth> pipelines;
+  for (auto& health : recorder.health()) pipelines[health.camera_id] = std::move(health);
+  std::map<int64_t, int> effective;
+  if (auto status = services.retention.status(); status.ok()) {
+    for (const auto& camera : status.value().cameras) {
+      effective[camera.camera_id] = camera.effective_retention_days;
+    }
+    metrics.retention.clock_trusted = status.value().clock.trusted();
+    metrics.retention.holds_active = status.value().active_holds;
+    metrics.retention.holds_overdue = static_cast<int64_t>(status.value().overdue_holds.size());
   }
-  for (const auto& health : recorder.health()) {
+  auto cameras = catalog.cameras(false);
+  if (!cameras.ok()) return firmware::render_daemon_metrics(metrics);
+  for (const auto& configured : cameras.value()) {
     firmware::CameraMetrics camera;
-    camera.camera_id = health.camera_id;
-    camera.alive = health.alive;
-    camera.stats = health.stats;
-    camera.state =
-        statuses.count(health.camera_id) != 0 ? statuses[health.camera_id].state : "connecting";
-    camera.retention_days = retention[health.camera_id];
-    if (auto footage = catalog.footage_summary(health.camera_id); footage.ok()) {
+    camera.camera_id = configured.id;
+    camera.retention_days = configured.spec.retention_days;
+    const auto pipeline = pipelines.find(configured.id);
+    if (pipeline != pipelines.end()) {
+      camera.alive = pipeline->second.alive;
+      camera.stats = pipeline->second.stats;
+    }
+    camera.paused_for_space = recorder.paused().count(configured.id) != 0;
+    const auto status = statuses.find(configured.id);
+    camera.state = status != statuses.end() ? status->second.state : "connecting";
+    if (const auto days = effective.find(configured.id); days != effective.end()) {
+      camera.effective_retention_days = days->second;
+    }
+    if (auto footage = catalog.footage_summary(configured.id); footage.ok()) {
       camera.oldest_utc_us = footage.value().oldest_utc_us;
     }
     metrics.cameras.push_back(std::move(camera));
@@ -406,6 +522,8 @@ SessionEnd record(Daemon& daemon) {
                    applied.error().to_string().c_str());
     }
   }
+  sweep_retention(services, daemon.retention, clock);
+  audit_overdue_holds(services);
 
   // Live view: the recorder publishes fragments here, viewings read them (declared before the
   // recorder so it outlives it).
@@ -414,6 +532,7 @@ SessionEnd record(Daemon& daemon) {
                               appliance.value()->keys(), daemon.recording);
   recorder.set_live_hub(&live_hub);
   services.viewing.attach_live(&live_hub);
+  restore_paused_cameras(catalog, recorder);
   if (auto status = recorder.sync_cameras(); !status.ok()) {
     std::fprintf(stderr, "yardwatchd: %s\n", status.error().to_string().c_str());
     return SessionEnd::kFailed;
@@ -432,15 +551,18 @@ SessionEnd record(Daemon& daemon) {
   } else {
     export_media = std::make_unique<hal::UsbMedia>(firmware::usb_media_options(daemon.resolved));
   }
-  daemon.metrics.publish(
-      collect_metrics(recorder, catalog, clock, appliance.value()->storage().check_volume(), true));
+  daemon.metrics.publish(collect_metrics(recorder, catalog, services, clock,
+                                         appliance.value()->storage().check_volume(), true,
+                                         daemon.retention));
   auto web_server =
       start_web_admin(*appliance.value(), services, daemon.web, export_media.get(), daemon.metrics);
 
   int64_t last_checkpoint = clock.monotonic_us();
   int64_t last_metrics = 0;
   int64_t last_prune = last_checkpoint;
+  int64_t last_sweep = last_checkpoint;
   VolumeAlarms volume_alarms;
+  relieve_disk_pressure(services, recorder, daemon.space_reserve, daemon.retention);
   while (!wait_for_stop(1)) {
     const hal::VolumeHealth volume = appliance.value()->storage().check_volume();
     if (!volume.writable()) {
@@ -456,6 +578,12 @@ SessionEnd record(Daemon& daemon) {
     volume_alarms.update(catalog, volume, clock.now_utc_us());
     log_clock_state(catalog, clock);
     const int64_t now = clock.monotonic_us();
+    relieve_disk_pressure(services, recorder, daemon.space_reserve, daemon.retention);
+    if (now - last_sweep >= kSweepIntervalUs) {
+      last_sweep = now;
+      sweep_retention(services, daemon.retention, clock);
+      audit_overdue_holds(services);
+    }
     if (now - last_checkpoint >= kCheckpointIntervalUs) {
       last_checkpoint = now;
       checkpoint_audit(services, catalog, clock);
@@ -468,10 +596,11 @@ SessionEnd record(Daemon& daemon) {
     snapshot.web_admin_down = web_server && !web_server->healthy();
     daemon.supervisor->tick(snapshot);
     // Prometheus scrapes every 15 s or so: a fresh snapshot every 5 s is plenty.
-    if (now - last_metrics >= 5'000'000) {
+    if (now - last_metrics >= kMetricsIntervalUs) {
       last_metrics = now;
-      daemon.metrics.publish(collect_metrics(recorder, catalog, clock, volume,
-                                             firmware::Supervisor::healthy(snapshot)));
+      daemon.metrics.publish(collect_metrics(recorder, catalog, services, clock, volume,
+                                             firmware::Supervisor::healthy(snapshot),
+                                             daemon.retention));
     }
   }
   daemon.supervisor->stopping();
@@ -489,6 +618,8 @@ struct CommandLine {
   WebOptions web;
   std::optional<int> segment_seconds;
   std::optional<uint64_t> min_free_mb;
+  std::optional<uint64_t> space_reserve_mb;
+  std::optional<int64_t> space_reserve_seconds;
 };
 
 int run(const CommandLine& command_line) {
@@ -509,6 +640,12 @@ int run(const CommandLine& command_line) {
   daemon.recording.segmenter.segment_duration_us =
       static_cast<int64_t>(segment_seconds) * 1'000'000;
   daemon.recording.min_free_bytes = min_free_mb << 20;
+  // Disk pressure (retention): the command line, else the configuration file, else 1 GiB plus
+  // two minutes of every recording camera's bitrate.
+  daemon.space_reserve.base_bytes =
+      command_line.space_reserve_mb.value_or(with_config ? config.space_reserve_mb : 1024) << 20;
+  daemon.space_reserve.bitrate_seconds =
+      command_line.space_reserve_seconds.value_or(with_config ? config.space_reserve_seconds : 120);
   // The web admin's addresses: the command line, else the configuration file (installed
   // appliances), else the development default.
   daemon.web = command_line.web;
@@ -516,6 +653,7 @@ int run(const CommandLine& command_line) {
   if (daemon.web.metrics_listen.empty() && with_config) {
     daemon.web.metrics_listen = config.metrics_listen;
   }
+  if (with_config) daemon.web.default_retention_days = config.default_retention_days;
   auto clock = hal::make_board_clock(daemon.resolved.board.name);
   if (!clock.ok()) {
     std::fprintf(stderr, "yardwatchd: %s\n", clock.error().message.c_str());
@@ -577,6 +715,15 @@ int main(int argc, char** argv) {
                  "free space (MiB) below which no new segment is started (default: the "
                  "configuration's, else 16)")
       ->check(CLI::Range(1, 1 << 20));
+  app.add_option("--space-reserve-mb", command_line.space_reserve_mb,
+                 "below this much free space plus --space-reserve-seconds of every camera's "
+                 "bitrate, the oldest footage that is not held is deleted early (0 and 0: never; "
+                 "default: the configuration's, else 1024)")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 30));
+  app.add_option("--space-reserve-seconds", command_line.space_reserve_seconds,
+                 "seconds of every recording camera's bitrate in the reserve (default: the "
+                 "configuration's, else 120)")
+      ->check(CLI::Range(int64_t{0}, int64_t{86400}));
   app.add_option("--listen", command_line.web.listen,
                  "web admin HTTPS address ADDR:PORT, or \"off\" (default: the configuration's "
                  "web.listen, else 0.0.0.0:8443)");

@@ -11,7 +11,7 @@ namespace {
 
 // One entry per schema version: migrations[N-1] takes the catalog from version N-1 to N.
 // Never edit a step that has shipped; add a new one.
-constexpr std::array<Migration, 1> kRecorderMigrations = {{
+constexpr std::array<Migration, 2> kRecorderMigrations = {{
     // 0 → 1: cameras, segments, status, alarms.
     {1, R"sql(
 CREATE TABLE meta (
@@ -65,6 +65,30 @@ CREATE TABLE alarms (
   cleared_utc_us INTEGER
 );
 )sql"},
+    // 3 → 4: retention (issue #4, recorder/design/retention.md). Protected ranges are what the
+    // firmware's holds and restrictions keep; the sweep reads them and nothing else about
+    // people. The (camera, end) index lets a sweep find exactly the expired segments of each
+    // camera between protected ranges.
+    {4, R"sql(
+CREATE TABLE protected_ranges (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  camera_id INTEGER NOT NULL REFERENCES cameras(id),
+  from_utc_us INTEGER NOT NULL,
+  to_utc_us INTEGER NOT NULL,
+  owner TEXT NOT NULL,
+  created_utc_us INTEGER NOT NULL,
+  CHECK (to_utc_us > from_utc_us)
+);
+CREATE INDEX protected_ranges_by_camera ON protected_ranges (camera_id, from_utc_us);
+-- Covering and partial: the sweep finds a camera's expired complete segments (and their start,
+-- to tell those a protected range touches) from the index alone, then marks them in rowid
+-- order, so each table page is read once whatever the number of cameras.
+CREATE INDEX segments_complete_by_camera_end ON segments (camera_id, end_utc_us, start_utc_us)
+  WHERE state = 'complete';
+ALTER TABLE cameras ADD COLUMN priority INTEGER NOT NULL DEFAULT 50
+  CHECK (priority BETWEEN 0 AND 100);
+ALTER TABLE cameras ADD COLUMN space_deleted_through_utc_us INTEGER;
+)sql"},
 }};
 
 constexpr const char* kSegmentColumns =
@@ -95,7 +119,8 @@ SegmentRow read_segment(const sql::Statement& row) {
 }
 
 constexpr const char* kCameraColumns =
-    "id, name, url, zone, location, retention_days, transport, created_utc_us, removed_utc_us";
+    "id, name, url, zone, location, retention_days, transport, created_utc_us, removed_utc_us, "
+    "priority, space_deleted_through_utc_us";
 
 Camera read_camera(const sql::Statement& row) {
   Camera camera;
@@ -108,6 +133,8 @@ Camera read_camera(const sql::Statement& row) {
   camera.spec.transport = row.column_text(6);
   camera.created_utc_us = row.column_int(7);
   if (!row.column_is_null(8)) camera.removed_utc_us = row.column_int(8);
+  camera.spec.priority = static_cast<int>(row.column_int(9));
+  if (!row.column_is_null(10)) camera.space_deleted_through_utc_us = row.column_int(10);
   return camera;
 }
 
@@ -170,14 +197,34 @@ Status Catalog::migrate(sql::Database& db, int target_version, std::span<const M
                           " is newer than this firmware understands (" + std::to_string(latest) +
                           "); refusing to touch it");
   }
+  const bool recorder_only = extra.empty();
+  if (!recorder_only && version > 0) {
+    // A catalog made without the firmware's steps has versions with nothing behind them.
+    YW_ASSIGN_OR_RETURN(auto marked, db.prepare("SELECT 1 FROM sqlite_master WHERE type = "
+                                                "'table' AND name = 'meta'"));
+    YW_ASSIGN_OR_RETURN(bool has_meta, marked.step());
+    if (has_meta) {
+      YW_ASSIGN_OR_RETURN(auto flag, db.prepare("SELECT 1 FROM meta WHERE key = 'recorder_only'"));
+      YW_ASSIGN_OR_RETURN(bool is_recorder_only, flag.step());
+      if (is_recorder_only) {
+        return make_error(ErrorKind::kFailedPrecondition,
+                          "this catalog was made by a recorder test or tool without the "
+                          "firmware's tables; refusing to use it as an appliance catalog");
+      }
+    }
+  }
   while (version < target_version) {
     auto step = steps.find(static_cast<int>(version) + 1);
-    if (step == steps.end()) {
+    YW_ASSIGN_OR_RETURN(sql::Transaction transaction, sql::Transaction::begin(db));
+    if (step != steps.end()) {
+      YW_TRY(db.exec(step->second));
+    } else if (recorder_only) {
+      // A version the firmware owns: a recorder-only catalog has nothing to do there.
+      YW_TRY(db.exec("INSERT OR IGNORE INTO meta(key, value) VALUES ('recorder_only', '1')"));
+    } else {
       return make_error(ErrorKind::kInternal,
                         "no migration to schema version " + std::to_string(version + 1));
     }
-    YW_ASSIGN_OR_RETURN(sql::Transaction transaction, sql::Transaction::begin(db));
-    YW_TRY(db.exec(step->second));
     ++version;
     YW_TRY(db.exec("PRAGMA user_version = " + std::to_string(version)));
     YW_TRY(transaction.commit());
@@ -217,10 +264,10 @@ Result<Camera> Catalog::add_camera(const CameraSpec& spec, int64_t now_utc_us) {
   YW_ASSIGN_OR_RETURN(
       auto insert,
       db_->prepare("INSERT INTO cameras(name, url, zone, location, retention_days, transport, "
-                   "created_utc_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+                   "created_utc_us, priority) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
   insert.bind(1, spec.name).bind(2, spec.url).bind(3, spec.zone).bind(4, spec.location);
   insert.bind(5, static_cast<int64_t>(spec.retention_days)).bind(6, spec.transport);
-  insert.bind(7, now_utc_us);
+  insert.bind(7, now_utc_us).bind(8, static_cast<int64_t>(spec.priority));
   auto status = insert.run();
   if (!status.ok()) {
     if (status.error().kind == ErrorKind::kAlreadyExists) {
@@ -229,7 +276,7 @@ Result<Camera> Catalog::add_camera(const CameraSpec& spec, int64_t now_utc_us) {
     }
     return std::move(status).error();
   }
-  Camera camera{db_->last_insert_rowid(), spec, now_utc_us, std::nullopt};
+  Camera camera{db_->last_insert_rowid(), spec, now_utc_us, std::nullopt, std::nullopt};
   return camera;
 }
 

@@ -195,19 +195,17 @@ std::vector<uint8_t> build_init_segment(const TrackInfo& track) {
   return out;
 }
 
-std::vector<uint8_t> build_media_fragment(uint32_t sequence_number,
-                                          std::span<const Sample> samples) {
+std::vector<uint8_t> build_fragment_header(uint32_t sequence_number, int64_t decode_time,
+                                           std::span<const SampleEntry> samples) {
   assert(!samples.empty());
   uint64_t payload_bytes = 0;
-  for (const Sample& sample : samples) payload_bytes += sample.data.size();
+  for (const SampleEntry& sample : samples) payload_bytes += sample.size;
   // A box size field is 32 bits; beyond that mdat uses size = 1 and a 64-bit largesize (§4.2).
   const bool large_mdat = payload_bytes + 8 > std::numeric_limits<uint32_t>::max();
   const size_t mdat_header_bytes = large_mdat ? 16 : 8;
 
-  // moof is 88 bytes plus 16 per sample (see the boxes below); reserving it all up front means
-  // the sample data is copied exactly once.
   std::vector<uint8_t> out;
-  out.reserve(88 + 16 * samples.size() + mdat_header_bytes + payload_bytes);
+  out.reserve(fragment_header_bytes(samples.size(), payload_bytes));
   BoxWriter w(out);
 
   size_t data_offset_at = 0;
@@ -218,7 +216,7 @@ std::vector<uint8_t> build_media_fragment(uint32_t sequence_number,
       w.full_box("tfhd", 0, kTfhdDefaultBaseIsMoof, [&] { w.u32(kTrackId); });
       // tfdt (§8.8.12) version 1: a 64-bit decode time, so long recordings at 90 kHz never
       // wrap (32 bits wrap after 13 hours).
-      w.full_box("tfdt", 1, 0, [&] { w.u64(static_cast<uint64_t>(samples[0].decode_time)); });
+      w.full_box("tfdt", 1, 0, [&] { w.u64(static_cast<uint64_t>(decode_time)); });
       // trun (§8.8.8) version 1: signed composition offsets, so B-frame reordering can be
       // expressed without an edit list.
       constexpr uint32_t kFlags = kTrunDataOffsetPresent | kTrunSampleDurationPresent |
@@ -228,9 +226,9 @@ std::vector<uint8_t> build_media_fragment(uint32_t sequence_number,
         w.u32(static_cast<uint32_t>(samples.size()));
         data_offset_at = w.position();
         w.i32(0);  // data_offset, patched below
-        for (const Sample& sample : samples) {
+        for (const SampleEntry& sample : samples) {
           w.u32(sample.duration);
-          w.u32(static_cast<uint32_t>(sample.data.size()));
+          w.u32(sample.size);
           w.u32(sample.keyframe ? kKeyframeFlags : kDeltaFrameFlags);
           w.i32(sample.composition_offset);
         }
@@ -250,9 +248,33 @@ std::vector<uint8_t> build_media_fragment(uint32_t sequence_number,
     w.u32(static_cast<uint32_t>(payload_bytes + 8));
     w.fourcc("mdat");
   }
+  return out;
+}
+
+size_t fragment_header_bytes(size_t sample_count, uint64_t payload_bytes) {
+  // moof: 8 + mfhd 16 + traf 8 + tfhd 16 + tfdt 20 + trun 20, then 16 per sample; mdat header.
+  const bool large_mdat = payload_bytes + 8 > std::numeric_limits<uint32_t>::max();
+  return 88 + 16 * sample_count + (large_mdat ? 16 : 8);
+}
+
+std::vector<uint8_t> build_media_fragment(uint32_t sequence_number,
+                                          std::span<const Sample> samples) {
+  assert(!samples.empty());
+  std::vector<SampleEntry> entries;
+  entries.reserve(samples.size());
+  uint64_t payload_bytes = 0;
+  for (const Sample& sample : samples) {
+    entries.push_back({static_cast<uint32_t>(sample.data.size()), sample.duration,
+                       sample.composition_offset, sample.keyframe});
+    payload_bytes += sample.data.size();
+  }
+  std::vector<uint8_t> out =
+      build_fragment_header(sequence_number, samples[0].decode_time, entries);
+  out.reserve(out.size() + payload_bytes);
   // The samples are already length-prefixed NAL units (avc/hvc1 stream format, 14496-15 §5.3.2
   // with lengthSizeMinusOne = 3), exactly what mdat holds.
-  for (const Sample& sample : samples) w.raw(sample.data);
+  for (const Sample& sample : samples)
+    out.insert(out.end(), sample.data.begin(), sample.data.end());
   return out;
 }
 

@@ -30,6 +30,13 @@ struct GstMessageUnref {
 };
 using MessagePtr = std::unique_ptr<GstMessage, GstMessageUnref>;
 
+struct GstBufferUnref {
+  void operator()(GstBuffer* buffer) const {
+    if (buffer != nullptr) gst_buffer_unref(buffer);
+  }
+};
+using BufferPtr = std::unique_ptr<GstBuffer, GstBufferUnref>;
+
 struct GstSampleUnref {
   void operator()(GstSample* sample) const {
     if (sample != nullptr) gst_sample_unref(sample);
@@ -48,5 +55,16 @@ struct GFree {
   void operator()(gpointer data) const { g_free(data); }
 };
 using GCharPtr = std::unique_ptr<gchar, GFree>;
+
+// Any other C handle whose free function takes the pointer (its return value, if any, is of no
+// use at that point).
+template <typename T, auto Free>
+struct CFree {
+  void operator()(T* handle) const {
+    if (handle != nullptr) (void)Free(handle);
+  }
+};
+template <typename T, auto Free>
+using CPtr = std::unique_ptr<T, CFree<T, Free>>;
 
 }  // namespace yardwatch::recorder

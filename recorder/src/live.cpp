@@ -11,8 +11,8 @@ void LiveFeed::publish_track(const TrackInfo& track) {
   fragments_.clear();
 }
 
-void LiveFeed::publish_fragment(int64_t utc_start_us, const std::vector<uint8_t>& bytes) {
-  auto copy = std::make_shared<const std::vector<uint8_t>>(bytes);
+void LiveFeed::publish_fragment(int64_t utc_start_us, std::span<const uint8_t> bytes) {
+  auto copy = std::make_shared<const std::vector<uint8_t>>(bytes.begin(), bytes.end());
   {
     std::lock_guard lock(mutex_);
     if (!init_) return;

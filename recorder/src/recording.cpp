@@ -44,13 +44,17 @@ void CameraRecorder::start() {
   });
 }
 
-void CameraRecorder::stop() {
+void CameraRecorder::request_stop() {
   stopping_ = true;
   {
     std::lock_guard lock(capture_mutex_);
     if (capture_ != nullptr) capture_->stop();
   }
   wake_.notify_all();
+}
+
+void CameraRecorder::stop() {
+  request_stop();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -172,7 +176,7 @@ Status CameraRecorder::begin_segment(const Fragment& fragment) {
     return make_error(ErrorKind::kUnavailable, "data volume: " + volume.message);
   }
   auto free = storage_.free_bytes();
-  if (free.ok() && free.value() < config_.min_free_bytes + fragment.bytes.size()) {
+  if (free.ok() && free.value() < config_.min_free_bytes + fragment.bytes().size()) {
     return make_error(ErrorKind::kResourceExhausted,
                       "data volume is full (" + std::to_string(free.value() >> 20) + " MiB free, " +
                           std::to_string(config_.min_free_bytes >> 20) + " MiB needed)");
@@ -230,7 +234,15 @@ void CameraRecorder::finish_segment() {
                                s.fragment_count,
                                {s.plaintext_sha256.begin(), s.plaintext_sha256.end()}};
   auto status = catalog_.complete_segment(current_row_.id, completion);
-  if (!status.ok()) log_line(camera_, "could not complete segment: " + status.error().to_string());
+  if (!status.ok()) {
+    // A full disk refuses the catalog's write too. The file is finished, so the row is closed
+    // like an unfinished one: as soon as the catalog has room again (at the next segment or at
+    // stop), at the latest by recovery at the next start. Without this a clean stop could leave
+    // a `recording` row behind (crash-safety rule 3).
+    log_line(camera_, "could not complete segment: " + status.error().to_string());
+    unfinished_row_ = current_row_;
+    return;
+  }
   std::lock_guard lock(stats_mutex_);
   ++stats_.segments_written;
 }
@@ -282,9 +294,10 @@ void CameraRecorder::handle_write_error(const Error& error) {
 }
 
 void CameraRecorder::on_fragment(Fragment&& fragment) {
-  // Live view gets a copy only while someone watches; it never waits for a viewer.
+  // Live view gets a copy only while someone watches; it never waits for a viewer. The copy is
+  // taken here, before the vault encrypts the fragment in place.
   if (live_ && live_->wanted(clock_.monotonic_us())) {
-    live_->publish_fragment(fragment.info.utc_start_us, fragment.bytes);
+    live_->publish_fragment(fragment.info.utc_start_us, fragment.bytes());
   }
   if (fragment.starts_segment || !writer_) {
     if (!fragment.starts_segment) {
@@ -307,7 +320,23 @@ void CameraRecorder::on_fragment(Fragment&& fragment) {
       log_line(camera_, "space is back; recording resumed");
     }
   }
-  auto appended = writer_->append_fragment(fragment.info, fragment.bytes);
+  // Keep room for the catalog: appending until the volume is completely full would leave none
+  // for the segment's completion, the camera's status or the disk_full alarm, all SQLite writes
+  // that need space too. Half the floor stays free; the segment ends here as at a full disk.
+  if (auto free = storage_.free_bytes();
+      free.ok() && free.value() < fragment.bytes().size() + config_.min_free_bytes / 2) {
+    finish_segment();
+    handle_write_error(make_error(ErrorKind::kResourceExhausted,
+                                  "data volume is full (" + std::to_string(free.value() >> 10) +
+                                      " KiB free; the rest is kept for the catalog)"));
+    std::lock_guard lock(stats_mutex_);
+    ++stats_.fragments_dropped;
+    return;
+  }
+  // Sealed where the segmenter collected it: no copy of the fragment is made (segmenter.h); its
+  // plaintext size is taken first, for the bitrate in /metrics.
+  const uint64_t fragment_bytes = fragment.bytes().size();
+  auto appended = writer_->append_fragment_in_place(fragment.info, fragment.buffer, fragment.begin);
   if (appended.ok()) appended = writer_->sync();
   if (!appended.ok()) {
     finish_segment();  // keeps what was written; the writer cut back to its last good message
@@ -319,7 +348,7 @@ void CameraRecorder::on_fragment(Fragment&& fragment) {
   {
     std::lock_guard lock(stats_mutex_);
     ++stats_.fragments_written;
-    stats_.bytes_written += fragment.bytes.size();
+    stats_.bytes_written += fragment_bytes;
   }
   if (!published_recording_) {
     publish("recording", "");
@@ -358,7 +387,7 @@ Status Recorder::sync_cameras() {
     }
   }
   for (const auto& camera : cameras) {
-    if (recorders_.count(camera.id) != 0) continue;
+    if (recorders_.count(camera.id) != 0 || paused_.count(camera.id) != 0) continue;
     auto recorder =
         std::make_unique<CameraRecorder>(camera, catalog_, storage_, clock_, keys_, config_);
     if (live_hub_ != nullptr) recorder->set_live_feed(live_hub_->feed(camera.id));
@@ -379,8 +408,25 @@ std::vector<CameraHealth> Recorder::health() const {
   return result;
 }
 
+void Recorder::pause(int64_t camera_id, const std::string& reason) {
+  paused_[camera_id] = reason;
+  auto found = recorders_.find(camera_id);
+  if (found != recorders_.end()) {
+    found->second->stop();  // closes the open segment cleanly
+    recorders_.erase(found);
+  }
+  const int64_t now = clock_.now_utc_us();
+  (void)catalog_.set_camera_status(CameraStatus{camera_id, "stopped", reason, now, now});
+}
+
+void Recorder::resume(int64_t camera_id) {
+  if (paused_.erase(camera_id) != 0) (void)sync_cameras();
+}
+
 void Recorder::stop_all() {
-  // Stop every pipeline first (in parallel would be nicer; each stop is quick).
+  // Every camera is told first and then waited for, so the cameras close their segments in
+  // parallel: one after the other took 0.4-0.5 s at 32 cameras.
+  for (auto& [id, recorder] : recorders_) recorder->request_stop();
   for (auto& [id, recorder] : recorders_) recorder->stop();
   recorders_.clear();
 }

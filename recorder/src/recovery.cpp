@@ -7,6 +7,7 @@
 
 #include "sha256.h"
 #include "yardwatch/recorder/data_dir.h"
+#include "yardwatch/recorder/retention.h"
 #include "yardwatch/recorder/segment_file.h"
 
 namespace yardwatch::recorder {
@@ -48,14 +49,20 @@ Result<RecoveryReport> recover_data_dir(Catalog& catalog, const hal::Storage& st
   RecoveryReport report;
   const fs::path& data_dir = storage.data_dir();
 
-  // Rule 5: a `garbage` row is a deletion in progress (key first, then file, then row);
-  // finish it.
+  // Rule 5: a `garbage` row is a deletion in progress (key, WAL checkpoint, file, row); finish
+  // it the way the deletion itself would have (recorder/design/retention.md).
   YW_ASSIGN_OR_RETURN(auto garbage, catalog.segments_in_state(SegmentState::kGarbage));
-  for (const auto& row : garbage) {
-    remove_file(storage, segment_path(data_dir, row.camera_id, row.id));
-    YW_TRY(catalog.delete_segment(row.id));
-    ++report.garbage_finished;
-    report.notes.push_back("finished deleting " + segment_label(row));
+  if (!garbage.empty()) {
+    YW_ASSIGN_OR_RETURN(FinishReport finished, finish_deletions(catalog, storage));
+    if (!finished.checkpoint_complete) {
+      return make_error(ErrorKind::kUnavailable,
+                        "recovery could not checkpoint the catalog's WAL to finish " +
+                            std::to_string(garbage.size()) +
+                            " interrupted deletion(s): another process keeps it open");
+    }
+    report.garbage_finished = static_cast<int>(finished.rows_removed);
+    for (const auto& row : garbage)
+      report.notes.push_back("finished deleting " + segment_label(row));
   }
 
   // Rules 2–3: a `recording` row is closed with every authentic fragment of its file.
@@ -117,7 +124,13 @@ Result<std::vector<CheckViolation>> check_data_dir(Catalog& catalog, const hal::
     expected.insert(path);
     const std::string label = segment_label(row);
     if (row.state == SegmentState::kGarbage) {
-      violations.push_back({5, label + " is half-deleted (state garbage)"});
+      // A deletion in progress is fine while a process is at it; its key must already be gone.
+      if (!row.wrapped_key.empty()) {
+        violations.push_back({5, label + " is marked garbage but still holds its wrapped key"});
+      } else if (!recorder_running) {
+        violations.push_back({5, label + " is half-deleted (state garbage): recovery (the next "
+                                         "yardwatchd start) finishes it"});
+      }
       continue;
     }
     if (row.state == SegmentState::kRecording) {

@@ -469,9 +469,8 @@ struct SegmentWriter::State {
   uint64_t file_bytes = 0;  // end of the last complete message
   bool failed = false;      // an append or sync failed: no more appends
   bool finished = false;
-  // Reused for every message so that the append path allocates only when a fragment is larger
-  // than any before it.
-  std::vector<uint8_t> plaintext;
+  // The init and FINAL messages (and fragments handed over by span) are framed here; fragments
+  // appended in place never pass through it.
   std::vector<uint8_t> frame;
 
   State() = default;
@@ -481,10 +480,10 @@ struct SegmentWriter::State {
 
   // Writes a sealed frame at the end of the last complete message. On failure cuts the file
   // back to that point and restores the stream state, so the file and the state agree again.
-  Status write_frame(const StreamState& before) {
-    Status written = write_all_at(fd.get(), frame, file_bytes, path);
+  Status write_frame(std::span<const uint8_t> bytes, const StreamState& before) {
+    Status written = write_all_at(fd.get(), bytes, file_bytes, path);
     if (written.ok()) {
-      file_bytes += frame.size();
+      file_bytes += bytes.size();
       return {};
     }
     stream = before;
@@ -496,7 +495,67 @@ struct SegmentWriter::State {
     }
     return error;
   }
+
+  Status check_appendable(size_t fragment_bytes) const {
+    if (finished) {
+      return make_error(ErrorKind::kFailedPrecondition,
+                        "segment file " + path.string() + " is already finished");
+    }
+    if (failed) {
+      return make_error(ErrorKind::kFailedPrecondition,
+                        "segment file " + path.string() +
+                            " refuses appends after an earlier write failed; start a new segment");
+    }
+    if (kFragmentPrefixBytes + fragment_bytes + kStreamOverhead > kMaxCiphertextBytes) {
+      return make_error(ErrorKind::kInvalidArgument,
+                        "fragment of " + std::to_string(fragment_bytes) +
+                            " bytes exceeds the segment file's 64 MiB message limit");
+    }
+    return {};
+  }
+
+  // The fragment message, sealed where it lies: `buffer` holds the fragment at
+  // [begin, size - kSealTailroom) with kSealHeadroom free bytes in front of it. The prefix goes
+  // right before the fragment, so the plaintext (prefix + fragment) is contiguous and
+  // crypto_secretstream_push encrypts it in place, writing its encrypted tag byte just before it
+  // and the MAC into the tail room (libsodium 1.0.18 reads each byte of the message before it
+  // writes the same position; tests/recorder/segment_file_test.cpp pins that down). The length
+  // word goes in front of the tag byte, and the frame is written with one pwrite.
+  Status seal_in_place(const FragmentInfo& info, std::span<uint8_t> buffer, size_t begin) {
+    const size_t fragment_bytes = buffer.size() - begin - SegmentWriter::kSealTailroom;
+    uint8_t* plain = buffer.data() + begin - kFragmentPrefixBytes;
+    plain[0] = static_cast<uint8_t>(MessageType::kFragment);
+    bytes::store_i64_le(plain + 1, info.utc_start_us);
+    bytes::store_i64_le(plain + 9, info.duration_us);
+    bytes::store_i64_le(plain + 17, info.decode_time);
+    bytes::store_u32_le(plain + 25, info.sample_count);
+    const std::span<const uint8_t> fragment(buffer.data() + begin, fragment_bytes);
+    // The hash covers the plaintext, which the encryption overwrites: hash first, and put the
+    // running hash back if the write fails.
+    const Sha256Hasher hash_before = totals.sha256;
+    totals.sha256.update(fragment);
+
+    const size_t plaintext_bytes = kFragmentPrefixBytes + fragment_bytes;
+    uint8_t* frame_start = plain - 1 - kLengthBytes;
+    StreamState before = stream;
+    WipeOnExit wipe{&before, sizeof before};
+    crypto_secretstream_xchacha20poly1305_push(&stream, plain - 1, nullptr, plain, plaintext_bytes,
+                                               ad.data(), ad.size(), kTagMessage);
+    const size_t ciphertext_bytes = plaintext_bytes + kStreamOverhead;
+    bytes::store_u32_le(frame_start, static_cast<uint32_t>(ciphertext_bytes));
+    Status written = write_frame({frame_start, kLengthBytes + ciphertext_bytes}, before);
+    if (!written.ok()) {
+      totals.sha256 = hash_before;
+      return written;
+    }
+    totals.fragment_count += 1;
+    totals.end_utc_us = info.utc_start_us + info.duration_us;
+    return {};
+  }
 };
+
+static_assert(SegmentWriter::kSealHeadroom == kLengthBytes + 1 + kFragmentPrefixBytes);
+static_assert(SegmentWriter::kSealTailroom == kStreamOverhead - 1);
 
 Result<std::unique_ptr<SegmentWriter>> SegmentWriter::create(
     const hal::Storage& storage, const std::filesystem::path& path, const SegmentIdentity& identity,
@@ -522,10 +581,10 @@ Result<std::unique_ptr<SegmentWriter>> SegmentWriter::create(
   std::copy(state->ad.begin(), state->ad.end(), header.begin());
   crypto_secretstream_xchacha20poly1305_init_push(
       &state->stream, header.data() + kStreamHeaderOffset, segment_key.data());
-  state->plaintext.resize(1 + init_section.size());
-  state->plaintext[0] = static_cast<uint8_t>(MessageType::kInit);
-  std::copy(init_section.begin(), init_section.end(), state->plaintext.begin() + 1);
-  seal_message(state->stream, state->ad, state->plaintext, false, state->frame);
+  std::vector<uint8_t> plaintext(1 + init_section.size());
+  plaintext[0] = static_cast<uint8_t>(MessageType::kInit);
+  std::copy(init_section.begin(), init_section.end(), plaintext.begin() + 1);
+  seal_message(state->stream, state->ad, plaintext, false, state->frame);
   state->frame.insert(state->frame.begin(), header.begin(), header.end());
   state->totals.sha256.update(init_section);
 
@@ -552,42 +611,25 @@ SegmentWriter::~SegmentWriter() = default;
 
 Status SegmentWriter::append_fragment(const FragmentInfo& info, std::span<const uint8_t> fragment) {
   State& s = *state_;
-  if (s.finished) {
-    return make_error(ErrorKind::kFailedPrecondition,
-                      "segment file " + s.path.string() + " is already finished");
-  }
-  if (s.failed) {
-    return make_error(ErrorKind::kFailedPrecondition,
-                      "segment file " + s.path.string() +
-                          " refuses appends after an earlier write failed; start a new segment");
-  }
-  if (kFragmentPrefixBytes + fragment.size() + kStreamOverhead > kMaxCiphertextBytes) {
-    return make_error(ErrorKind::kInvalidArgument,
-                      "fragment of " + std::to_string(fragment.size()) +
-                          " bytes exceeds the segment file's 64 MiB message limit");
-  }
-  // The plaintext must be contiguous for crypto_secretstream_push, so the fragment is copied
-  // once behind its 29-byte prefix; the encryption then writes straight into the frame buffer
-  // behind the length word. Both buffers are reused.
-  s.plaintext.resize(kFragmentPrefixBytes + fragment.size());
-  uint8_t* plain = s.plaintext.data();
-  plain[0] = static_cast<uint8_t>(MessageType::kFragment);
-  bytes::store_i64_le(plain + 1, info.utc_start_us);
-  bytes::store_i64_le(plain + 9, info.duration_us);
-  bytes::store_i64_le(plain + 17, info.decode_time);
-  bytes::store_u32_le(plain + 25, info.sample_count);
+  YW_TRY(s.check_appendable(fragment.size()));
+  // One copy, into the reused frame buffer, laid out for sealing in place.
+  s.frame.resize(kSealHeadroom + fragment.size() + kSealTailroom);
   if (!fragment.empty())
-    std::memcpy(plain + kFragmentPrefixBytes, fragment.data(), fragment.size());
+    std::memcpy(s.frame.data() + kSealHeadroom, fragment.data(), fragment.size());
+  return s.seal_in_place(info, s.frame, kSealHeadroom);
+}
 
-  StreamState before = s.stream;
-  WipeOnExit wipe{&before, sizeof before};
-  seal_message(s.stream, s.ad, s.plaintext, false, s.frame);
-  YW_TRY(s.write_frame(before));
-
-  s.totals.sha256.update(fragment);
-  s.totals.fragment_count += 1;
-  s.totals.end_utc_us = info.utc_start_us + info.duration_us;
-  return {};
+Status SegmentWriter::append_fragment_in_place(const FragmentInfo& info,
+                                               std::vector<uint8_t>& buffer, size_t begin) {
+  State& s = *state_;
+  if (begin < kSealHeadroom || begin > buffer.size()) {
+    return make_error(ErrorKind::kInvalidArgument, "a fragment sealed in place needs " +
+                                                       std::to_string(kSealHeadroom) +
+                                                       " free bytes in front of it");
+  }
+  YW_TRY(s.check_appendable(buffer.size() - begin));
+  buffer.resize(buffer.size() + kSealTailroom);
+  return s.seal_in_place(info, buffer, begin);
 }
 
 Status SegmentWriter::sync() {
@@ -613,7 +655,7 @@ Result<SegmentSummary> SegmentWriter::finish() {
   StreamState before = s.stream;
   WipeOnExit wipe{&before, sizeof before};
   seal_message(s.stream, s.ad, plain, true, s.frame);
-  YW_TRY(s.write_frame(before));
+  YW_TRY(s.write_frame(s.frame, before));
   YW_TRY(s.storage->sync_file(s.fd.get()));
   s.finished = true;
   s.fd.reset();

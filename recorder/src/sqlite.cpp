@@ -78,6 +78,8 @@ Status Statement::run() {
   }
 }
 
+void Statement::reset() { sqlite3_reset(statement_); }
+
 int64_t Statement::column_int(int index) const { return sqlite3_column_int64(statement_, index); }
 
 bool Statement::column_is_null(int index) const {
@@ -146,6 +148,21 @@ Result<int64_t> Database::user_version() {
   YW_ASSIGN_OR_RETURN(bool has_row, statement.step());
   if (!has_row) return make_error(ErrorKind::kInternal, "PRAGMA user_version returned nothing");
   return statement.column_int(0);
+}
+
+Result<bool> Database::checkpoint_truncate() {
+  if (sqlite3_get_autocommit(db_) == 0) {
+    return make_error(ErrorKind::kFailedPrecondition,
+                      "a WAL checkpoint cannot run inside a transaction");
+  }
+  int wal_frames = 0;
+  int copied_frames = 0;
+  const int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, &wal_frames,
+                                           &copied_frames);
+  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return false;
+  if (rc != SQLITE_OK) return sqlite_error(db_, rc, "WAL checkpoint");
+  // After TRUNCATE both counts are 0 on success; anything else means frames were left.
+  return wal_frames == 0 || copied_frames == wal_frames;
 }
 
 Result<Transaction> Transaction::begin(Database& db) {

@@ -85,3 +85,21 @@ TEST_CASE("a web admin whose listener stopped stops the feeding too", "[firmware
   supervisor.tick(down);
   CHECK(watchdog.count("WATCHDOG=1") == 1);
 }
+
+TEST_CASE("a camera stopped for disk space: fed, said so, recording LED off",
+          "[firmware][supervisor]") {
+  hal::SimulatedWatchdog watchdog;
+  hal::SimulatedIndicator leds;
+  Supervisor supervisor(watchdog, leds);
+  HealthSnapshot paused;
+  paused.cameras = 2;
+  paused.cameras_recording = 2;
+  paused.cameras_paused = 1;
+  paused.open_alarms = 1;  // its recording_paused alarm
+  supervisor.tick(paused);
+  CHECK(watchdog.count("WATCHDOG=1") == 1);  // a restart would not make room
+  CHECK(watchdog.count("STATUS=recording 2 of 2 camera(s), 1 stopped for disk space; 1 alarm(s)") ==
+        1);
+  CHECK(leds.state(hal::Led::kRecording) == hal::LedState::kOff);
+  CHECK(leds.state(hal::Led::kAlarm) == hal::LedState::kBlink);
+}

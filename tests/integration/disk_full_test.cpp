@@ -65,7 +65,10 @@ TEST_CASE("disk full: clean stop, alarm, nothing damaged, resume when space retu
     for (uint64_t written = 0; written + block.size() <= fill; written += block.size())
       out << block;
   }
-  appliance.start_daemon({"--segment-seconds", "3", "--min-free-mb", "1"});
+  // This test is about the hard floor (--min-free-mb): with early deletion for space (the
+  // reserve, tests/integration/retention_test.cpp) off, nothing makes room and recording stops.
+  appliance.start_daemon({"--segment-seconds", "3", "--min-free-mb", "1", "--space-reserve-mb", "0",
+                          "--space-reserve-seconds", "0"});
 
   json status;
   const bool stopped = wait_until(

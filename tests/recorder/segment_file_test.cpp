@@ -239,6 +239,72 @@ TEST_CASE("segment file round trip: init, fragments, FINAL", "[segment_file]") {
   check_complete(read, Written{init, fragments, summary.value()});
 }
 
+TEST_CASE("fragments appended in place read back exactly and leave only ciphertext behind",
+          "[segment_file]") {
+  Fixture f;
+  const Bytes init = init_section();
+  auto writer = SegmentWriter::create(f.storage, f.path, kIdentity, f.key, init);
+  REQUIRE(writer.ok());
+  std::vector<Bytes> fragments;
+  for (uint32_t i = 0; i < 5; ++i) {
+    fragments.push_back(fragment_bytes(i, i == 2 ? 1'000'000 : 700 + i * 211));
+    // The layout the segmenter hands over: free room in front (more than needed, as it
+    // reserves for the moof), the fragment, and no spare capacity behind (the worst case).
+    const size_t room = SegmentWriter::kSealHeadroom + 100 * i;
+    Bytes buffer(room, 0xEE);
+    buffer.insert(buffer.end(), fragments.back().begin(), fragments.back().end());
+    buffer.shrink_to_fit();
+    REQUIRE((*writer)->append_fragment_in_place(fragment_info(i), buffer, room).ok());
+    // The buffer now holds ciphertext: no trace of the plaintext marker is left in it.
+    CHECK_FALSE(contains(buffer, "SECRET-FOOTAGE-OF-FRAGMENT-" + std::to_string(i) + "-"));
+    CHECK((*writer)->summary_so_far().file_bytes == fs::file_size(f.path));
+  }
+  Bytes short_of_room(SegmentWriter::kSealHeadroom - 1, 0);
+  short_of_room.insert(short_of_room.end(), fragments[0].begin(), fragments[0].end());
+  CHECK((*writer)
+            ->append_fragment_in_place(fragment_info(9), short_of_room,
+                                       SegmentWriter::kSealHeadroom - 1)
+            .error()
+            .kind == ErrorKind::kInvalidArgument);
+  auto summary = (*writer)->finish();
+  REQUIRE(summary.ok());
+  std::vector<Bytes> all = {init};
+  all.insert(all.end(), fragments.begin(), fragments.end());
+  CHECK(summary->fragment_count == 5);
+  CHECK(summary->plaintext_sha256 == sha256_of(all));
+  check_complete(read_segment(f.path, f.key), Written{init, fragments, summary.value()});
+}
+
+TEST_CASE("libsodium 1.0.18: secretstream push in place equals push into another buffer",
+          "[segment_file]") {
+  // SegmentWriter::append_fragment_in_place relies on this: with the output one byte before the
+  // message, push writes the encrypted tag byte in front and XORs the message where it lies.
+  REQUIRE(sodium_init() >= 0);
+  unsigned char key[crypto_secretstream_xchacha20poly1305_KEYBYTES];
+  unsigned char header[crypto_secretstream_xchacha20poly1305_HEADERBYTES];
+  crypto_secretstream_xchacha20poly1305_keygen(key);
+  crypto_secretstream_xchacha20poly1305_state state{};
+  crypto_secretstream_xchacha20poly1305_init_push(&state, header, key);
+  const Bytes ad = {1, 2, 3, 4, 5};
+  for (size_t size :
+       {size_t{0}, size_t{1}, size_t{63}, size_t{64}, size_t{65}, size_t{1'000'003}}) {
+    Bytes message(size);
+    for (size_t i = 0; i < size; ++i) message[i] = static_cast<uint8_t>(i * 7 + size);
+    auto copy_state = state;
+    Bytes separate(size + crypto_secretstream_xchacha20poly1305_ABYTES);
+    crypto_secretstream_xchacha20poly1305_push(&copy_state, separate.data(), nullptr,
+                                               message.data(), message.size(), ad.data(), ad.size(),
+                                               0);
+    Bytes in_place(1 + size + crypto_secretstream_xchacha20poly1305_ABYTES - 1);
+    std::copy(message.begin(), message.end(), in_place.begin() + 1);
+    crypto_secretstream_xchacha20poly1305_push(&state, in_place.data(), nullptr,
+                                               in_place.data() + 1, size, ad.data(), ad.size(), 0);
+    INFO("message of " << size << " bytes");
+    CHECK(in_place == separate);
+    CHECK(std::memcmp(&copy_state, &state, sizeof state) == 0);
+  }
+}
+
 TEST_CASE("segment file with no fragments round-trips", "[segment_file]") {
   Fixture f;
   const Written written = write_segment(f.storage, f.path, f.key, 0);

@@ -156,3 +156,59 @@ TEST_CASE("a burst of units sharing one timestamp does not make the time line ru
   INFO("media time " << total_us << " us in " << h.fragments.size() << " fragments");
   CHECK(total_us <= (50 + 125 + 40 + 50) * 40'000 + 2'000'000);
 }
+
+TEST_CASE("fragments are the reference fMP4 bytes, with room for the vault to seal them in place",
+          "[recorder][segmenter]") {
+  // Samples of varied sizes and GOPs of 3, 200 (more samples than the header room first
+  // reserved for) and 25 frames, at 100 fps so the 200-frame GOP stays one 2 s fragment.
+  SegmenterConfig config;
+  config.max_fragment_us = 2'000'000;
+  std::vector<Sample> fed;
+  std::vector<Fragment> fragments;
+  hal::SimulatedClock clock{kStart};
+  Segmenter segmenter(clock, config, [&](Fragment&& f) {
+    // What the vault needs around the fragment.
+    CHECK(f.begin >= SegmentWriter::kSealHeadroom);
+    CHECK(f.buffer.capacity() >= f.buffer.size() + SegmentWriter::kSealTailroom);
+    fragments.push_back(f);
+    // Like the vault, scribble over the buffer the segmenter takes back: the next fragment
+    // must not depend on what was left in it.
+    std::fill(f.buffer.begin(), f.buffer.end(), 0xA5);
+  });
+  TrackInfo track;
+  track.codec_config = {1, 2, 3};
+  segmenter.on_track(track);
+  constexpr int64_t kFrame100Ns = 10'000'000;
+  const std::vector<int> gops = {3, 200, 25, 25};
+  int64_t frame = 0;
+  for (int gop : gops) {
+    for (int i = 0; i < gop; ++i, ++frame) {
+      AccessUnit unit;
+      unit.data.assign(static_cast<size_t>(10 + (frame * 37) % 900), static_cast<uint8_t>(frame));
+      unit.keyframe = i == 0;
+      unit.pts_ns = unit.dts_ns = frame * kFrame100Ns;
+      Sample sample;
+      sample.data = unit.data;
+      sample.keyframe = unit.keyframe;
+      sample.duration = 900;
+      fed.push_back(sample);
+      clock.advance_us(kFrame100Ns / 1000);
+      segmenter.on_access_unit(std::move(unit));
+    }
+  }
+  REQUIRE(fragments.size() == 3);  // the last GOP is still open
+  size_t first = 0;
+  for (size_t k = 0; k < fragments.size(); ++k) {
+    const size_t count = fragments[k].info.sample_count;
+    CHECK(count == static_cast<size_t>(gops[k]));
+    std::vector<Sample> samples(fed.begin() + static_cast<std::ptrdiff_t>(first),
+                                fed.begin() + static_cast<std::ptrdiff_t>(first + count));
+    samples[0].decode_time = fragments[k].info.decode_time;
+    const std::vector<uint8_t> expected =
+        build_media_fragment(static_cast<uint32_t>(k + 1), samples);
+    const auto bytes = fragments[k].bytes();
+    INFO("fragment " << k);
+    CHECK(std::vector<uint8_t>(bytes.begin(), bytes.end()) == expected);
+    first += count;
+  }
+}

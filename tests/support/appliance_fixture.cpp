@@ -40,6 +40,8 @@ CamSim::CamSim(const CamSimOptions& options, const fs::path& work_dir) {
   if (!options.auth.empty()) {
     argv.push_back("--auth");
     argv.push_back(options.auth);
+    argv.push_back("--auth-method");
+    argv.push_back(options.auth_method);
   }
   process_ = std::make_unique<Process>(argv, std::map<std::string, std::string>{}, work_dir);
   const bool ready = wait_until(
@@ -101,16 +103,23 @@ ApplianceFixture::~ApplianceFixture() {
 }
 
 CommandResult ApplianceFixture::cli(std::vector<std::string> args, const std::string& input) const {
+  return cli_env(std::move(args), {}, input);
+}
+
+CommandResult ApplianceFixture::cli_env(std::vector<std::string> args,
+                                        const std::map<std::string, std::string>& env,
+                                        const std::string& input) const {
   std::vector<std::string> argv = {binary_path("yardwatch").string()};
   argv.insert(argv.end(), args.begin(), args.end());
   argv.insert(argv.end(), {"--data", data_dir_.string(), "--key-dir", key_dir_.string()});
   if (config_) argv.insert(argv.end(), {"--config", config_->string()});
-  return run_command(argv, input);
+  return run_command(argv, input, env);
 }
 
-json ApplianceFixture::cli_json(std::vector<std::string> args) const {
+json ApplianceFixture::cli_json(std::vector<std::string> args,
+                                const std::map<std::string, std::string>& env) const {
   args.push_back("--json");
-  auto result = cli(args);
+  auto result = cli_env(args, env);
   INFO("yardwatch " << args.front() << ": " << result.err);
   REQUIRE(result.exit_code == 0);
   return json::parse(result.out);
@@ -158,7 +167,7 @@ CommandResult ApplianceFixture::view_segment(int64_t id) {
 }
 
 void ApplianceFixture::start_daemon(std::vector<std::string> extra_args,
-                                    const std::map<std::string, std::string>& extra_env) {
+                                    const std::map<std::string, std::string>& env) {
   if (daemon_) previous_logs_ += daemon_->stderr_text();
   std::vector<std::string> argv = {binary_path("yardwatchd").string(), "--data", data_dir_.string(),
                                    "--key-dir", key_dir_.string()};
@@ -171,7 +180,7 @@ void ApplianceFixture::start_daemon(std::vector<std::string> extra_args,
     argv.insert(argv.end(), {"--listen", "off"});
   }
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  daemon_ = std::make_unique<Process>(argv, extra_env, root_);
+  daemon_ = std::make_unique<Process>(argv, env, root_);
 }
 
 int ApplianceFixture::stop_daemon() {

@@ -26,7 +26,8 @@ struct CamSimOptions {
   int fps = 25;
   int bitrate_kbit = 1000;
   int gop = 25;
-  std::string auth;  // user:password
+  std::string auth;                   // user:password
+  std::string auth_method = "basic";  // or "digest"
 };
 
 class CamSim {
@@ -60,8 +61,13 @@ class ApplianceFixture {
 
   // Runs `yardwatch <args> --data DIR --key-dir KEYS`.
   CommandResult cli(std::vector<std::string> args, const std::string& input = "") const;
+  // The same with extra environment variables, e.g. YARDWATCH_SIM_NOW ("four weeks later").
+  CommandResult cli_env(std::vector<std::string> args,
+                        const std::map<std::string, std::string>& env,
+                        const std::string& input = "") const;
   // The same with --json; fails the test if the output is not JSON.
-  nlohmann::json cli_json(std::vector<std::string> args) const;
+  nlohmann::json cli_json(std::vector<std::string> args,
+                          const std::map<std::string, std::string>& env = {}) const;
   void add_camera(const std::string& name, const std::string& url,
                   const std::string& zone = "schoolyard");
 
@@ -71,7 +77,7 @@ class ApplianceFixture {
   void create_test_viewer();
 
   void start_daemon(std::vector<std::string> extra_args = {},
-                    const std::map<std::string, std::string>& extra_env = {});
+                    const std::map<std::string, std::string>& env = {});
   // SIGTERM and wait; returns the exit code.
   int stop_daemon();
   void kill_daemon();

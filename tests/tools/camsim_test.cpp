@@ -1,13 +1,16 @@
 // yardwatch-camsim as a user (and the end-to-end tests) see it: a real process, probed with
 // ffprobe/ffmpeg over RTSP and driven through its control socket.
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdio>
@@ -16,11 +19,14 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "test_support.h"
+#include "yardwatch/recorder/rtsp_framing.h"
+#include "yardwatch/recorder/rtsp_session.h"
 
 namespace yardwatch::testing {
 namespace {
@@ -283,6 +289,153 @@ TEST_CASE("camsim --auth requires the credentials", "[camsim]") {
   INFO(authorised.error);
   CHECK(authorised.exit_code == 0);
   CHECK(authorised.codec == "h264");
+}
+
+TEST_CASE("camsim --auth-method digest requires Digest credentials", "[camsim]") {
+  TempDir dir("yw-camsim");
+  CamsimProcess camsim({"--cameras", "1", "--width", "320", "--height", "240", "--gop", "25",
+                        "--auth", "user:secret", "--auth-method", "digest"},
+                       dir);
+  const StreamInfo anonymous = probe_stream(camsim.url(1));
+  CHECK(anonymous.exit_code != 0);
+  CHECK(anonymous.error.find("401") != std::string::npos);
+  CHECK(probe_stream(camsim.url(1, "user:wrong")).exit_code != 0);
+  const StreamInfo authorised = probe_stream(camsim.url(1, "user:secret"));
+  INFO(authorised.error);
+  CHECK(authorised.exit_code == 0);
+}
+
+// One RTSP request on a fresh connection; returns the reply's header, or "" if none came within
+// `timeout`.
+std::string rtsp_request(int port, const std::string& request, std::chrono::milliseconds timeout) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  REQUIRE(::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+          static_cast<ssize_t>(request.size()));
+  std::string reply;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (reply.find("\r\n\r\n") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    pollfd readable{fd, POLLIN, 0};
+    if (::poll(&readable, 1, 50) <= 0) continue;
+    char buffer[1024];
+    const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+    if (n <= 0) break;
+    reply.append(buffer, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return reply;
+}
+
+TEST_CASE("camsim answers a client while another client's DESCRIBE waits for a keyframe",
+          "[camsim]") {
+  // gst-rtsp-server answers a DESCRIBE only once the camera's next keyframe prerolled the media.
+  // With a 5 s GOP, cam1's next keyframe is seconds away; meanwhile another client's OPTIONS
+  // must be answered at once (with one thread for all clients it waited for the DESCRIBE).
+  TempDir dir("yw-camsim");
+  CamsimProcess camsim({"--cameras", "2", "--codec", "h264", "--width", "320", "--height", "240",
+                        "--fps", "25", "--gop", "125"},
+                       dir);
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  std::atomic<int64_t> describe_ms{-1};
+  std::thread describing([&] {
+    const std::string reply = rtsp_request(camsim.port(),
+                                           "DESCRIBE " + camsim.url(1) +
+                                               " RTSP/1.0\r\nCSeq: 1\r\nAccept: "
+                                               "application/sdp\r\n\r\n",
+                                           15s);
+    if (reply.starts_with("RTSP/1.0 200")) {
+      describe_ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+    }
+  });
+  std::this_thread::sleep_for(300ms);
+  const std::string options =
+      rtsp_request(camsim.port(), "OPTIONS " + camsim.url(2) + " RTSP/1.0\r\nCSeq: 1\r\n\r\n", 15s);
+  const auto options_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+  describing.join();
+  CHECK(options.starts_with("RTSP/1.0 200"));
+  REQUIRE(describe_ms > 0);
+  INFO("OPTIONS answered after " << options_ms << " ms, the DESCRIBE after " << describe_ms
+                                 << " ms");
+  // The DESCRIBE really waited (so the OPTIONS had something to wait behind)...
+  REQUIRE(describe_ms > 1000);
+  // ...and the OPTIONS did not wait for it.
+  CHECK(options_ms < describe_ms);
+}
+
+TEST_CASE(
+    "camsim holds a stream until PLAY: after a slow PLAY it starts at a keyframe and runs "
+    "on frame by frame",
+    "[camsim]") {
+  // Before the fix, frames queued behind the prerolled keyframe until the queue dropped the
+  // oldest: after a PLAY 3 s late, the keyframe was followed by frames more than a second later.
+  TempDir dir("yw-camsim");
+  CamsimProcess camsim({"--cameras", "1", "--codec", "h264", "--width", "320", "--height", "240",
+                        "--fps", "25", "--gop", "25"},
+                       dir);
+  auto session = recorder::RtspSession::create(camsim.url(1), 10s);
+  REQUIRE(session.ok());
+  REQUIRE(session.value()->connect().ok());
+  auto stream = session.value()->describe();
+  REQUIRE(stream.ok());
+  auto channel = session.value()->setup(stream.value());
+  REQUIRE(channel.ok());
+  std::this_thread::sleep_for(3s);  // longer than the 2 s camsim's queue holds
+  REQUIRE(session.value()->play().ok());
+
+  // The first 60 frames' RTP timestamps and whether the first is a keyframe.
+  recorder::InterleavedFramer framer;
+  std::vector<uint32_t> frame_times;
+  std::set<int> first_picture_nal_types;
+  const int fd = session.value()->socket_fd();
+  const auto deadline = std::chrono::steady_clock::now() + 15s;
+  while (frame_times.size() < 60 && std::chrono::steady_clock::now() < deadline) {
+    pollfd readable{fd, POLLIN, 0};
+    if (::poll(&readable, 1, 100) <= 0) continue;
+    const auto space = framer.free_space();
+    const ssize_t n = ::recv(fd, space.data(), space.size(), 0);
+    REQUIRE(n > 0);
+    framer.commit(static_cast<size_t>(n));
+    while (true) {
+      auto item = framer.next();
+      REQUIRE(item.ok());
+      if (!item.value()) break;
+      if (item.value()->kind != recorder::InterleavedItem::Kind::kData ||
+          item.value()->channel != channel.value()) {
+        continue;
+      }
+      const auto& payload = item.value()->payload;
+      REQUIRE(payload.size() > 12);
+      const uint32_t time = (uint32_t{payload[4]} << 24) | (uint32_t{payload[5]} << 16) |
+                            (uint32_t{payload[6]} << 8) | payload[7];
+      if (frame_times.empty() || frame_times.front() == time) {
+        // The first picture's NAL units: an FU-A (28) and a STAP-A (24) name the unit(s) they
+        // carry in their next byte(s).
+        int type = payload[12] & 0x1F;
+        if (type == 28 && payload.size() > 13) type = payload[13] & 0x1F;
+        if (type == 24 && payload.size() > 15) type = payload[15] & 0x1F;
+        first_picture_nal_types.insert(type);
+      }
+      if (frame_times.empty() || frame_times.back() != time) frame_times.push_back(time);
+    }
+  }
+  REQUIRE(frame_times.size() >= 60);
+  // A keyframe opens the stream: its first picture is an IDR picture (5) with its SPS (7).
+  CHECK(first_picture_nal_types.count(5) == 1);
+  CHECK(first_picture_nal_types.count(7) == 1);
+  for (size_t i = 1; i < frame_times.size(); ++i) {
+    INFO("frame " << i);
+    CHECK(frame_times[i] - frame_times[i - 1] == 3600u);  // 40 ms at 90 kHz, nothing missing
+  }
+  session.value()->teardown();
 }
 
 TEST_CASE("camsim rejects bad options with a clear message", "[camsim]") {

@@ -18,9 +18,15 @@ namespace yardwatch::camsim {
 
 namespace {
 
-// How much a media's appsrc may queue while its stream is blocked (between DESCRIBE and PLAY, or
-// behind a stalled client) before it drops the oldest frames instead of growing without bound.
+// How much a media's appsrc may queue behind a stalled client before it drops the oldest frames
+// instead of growing without bound. (Between DESCRIBE and PLAY nothing queues: the pusher holds a
+// feed whose stream is blocked.)
 constexpr GstClockTime kMaxQueuedTime = 2 * GST_SECOND;
+// Client threads per camera. gst-rtsp-server's default is one thread for all clients, and a
+// DESCRIBE blocks its thread until the media has prerolled (up to a GOP, waiting for a keyframe):
+// eight clients connecting at once were answered one after the other, the last after 9.7 s.
+// With a thread per client they are answered in parallel; idle threads cost no CPU.
+constexpr int kClientThreadsPerCamera = 4;
 
 // The serving half. The parser re-derives the caps the payloader wants. Payloader
 // config-interval=0: every keyframe of the clip already carries its parameter sets in-band
@@ -49,12 +55,14 @@ constexpr const char* kViewerRole = "viewer";
 struct Feed {
   GObjectPtr<GstRTSPMedia> media;
   GObjectPtr<GstElement> appsrc;
+  GObjectPtr<GstRTSPStream> stream;  // the media's one stream, to see whether it is blocked
   gulong unprepared_handler = 0;
 
   // Touched only by the pusher thread.
   bool started = false;  // false until the first keyframe has gone in
   GstClockTime first_pts = 0;
   uint64_t frames_pushed = 0;
+  size_t next_index = 0;  // the clip frame this feed sends next
 
   Feed() = default;
   Feed(const Feed&) = delete;
@@ -141,6 +149,9 @@ void on_media_configure(GstRTSPMediaFactory* /*factory*/, GstRTSPMedia* media, g
   auto feed = std::make_shared<Feed>();
   feed->media = add_ref(media);
   feed->appsrc = std::move(appsrc);
+  if (GstRTSPStream* stream = gst_rtsp_media_get_stream(media, 0); stream != nullptr) {
+    feed->stream = add_ref(stream);
+  }
   feed->unprepared_handler =
       g_signal_connect(media, "unprepared", G_CALLBACK(on_media_unprepared), camera);
   std::lock_guard lock(*camera->mutex);
@@ -209,17 +220,28 @@ void CameraServer::State::run_pusher() {
 
 void CameraServer::State::push_frame(const Camera& camera, Feed& feed, uint64_t tick_index) const {
   const Clip& clip = *camera.clip;
-  const size_t index = static_cast<size_t>((tick_index + camera.phase) % clip.frame_count());
   if (!feed.started) {
     // A client must be able to decode from its first frame, so a feed starts at the camera's next
     // keyframe, and only once the media pipeline is running so its running time is known.
+    const size_t index = static_cast<size_t>((tick_index + camera.phase) % clip.frame_count());
     if (!clip.is_keyframe(index)) return;
     const std::optional<GstClockTime> now = running_time(feed.appsrc.get());
     if (!now) return;
     feed.started = true;
     feed.first_pts = *now;
     feed.frames_pushed = 0;
+    feed.next_index = index;
+  } else if (feed.stream && gst_rtsp_stream_is_blocking(feed.stream.get())) {
+    // The first keyframe prerolled the media and waits at its blocked stream until a client sends
+    // PLAY. Frames pushed meanwhile would queue behind it and, after a slow PLAY, overflow the
+    // queue: the client got that keyframe, then frames seconds later whose references were
+    // dropped (decoders reported "Missing reference picture"). Holding the feed instead makes the
+    // stream after PLAY continue from that keyframe, frame after frame, with continuous
+    // timestamps — late by how long PLAY took, like a camera with a deep buffer.
+    return;
   }
+  const size_t index = feed.next_index;
+  feed.next_index = (index + 1) % clip.frame_count();
   // A shallow copy: new metadata (timestamps) around the clip's memory, which is only ref'ed.
   GstBuffer* buffer = gst_buffer_copy(clip.access_units[index].get());
   const GstClockTime pts =
@@ -310,6 +332,10 @@ Result<std::unique_ptr<CameraServer>> CameraServer::create(const ServerConfig& c
   State& state = *self->state_;
 
   state.server.reset(gst_rtsp_server_new());
+  GObjectPtr<GstRTSPThreadPool> pool(gst_rtsp_server_get_thread_pool(state.server.get()));
+  gst_rtsp_thread_pool_set_max_threads(
+      pool.get(), static_cast<gint>(std::min<size_t>(config.camera_codecs.size(), 64) *
+                                    kClientThreadsPerCamera));
   gst_rtsp_server_set_address(state.server.get(), config.address.c_str());
   gst_rtsp_server_set_service(state.server.get(), std::to_string(config.port).c_str());
   state.mounts.reset(gst_rtsp_server_get_mount_points(state.server.get()));
@@ -318,9 +344,15 @@ Result<std::unique_ptr<CameraServer>> CameraServer::create(const ServerConfig& c
     state.auth.reset(gst_rtsp_auth_new());
     RtspTokenPtr token(
         gst_rtsp_token_new(GST_RTSP_TOKEN_MEDIA_FACTORY_ROLE, G_TYPE_STRING, kViewerRole, nullptr));
-    GCharPtr basic(gst_rtsp_auth_make_basic(config.credentials->user.c_str(),
-                                            config.credentials->password.c_str()));
-    gst_rtsp_auth_add_basic(state.auth.get(), basic.get(), token.get());
+    if (config.credentials->digest) {
+      gst_rtsp_auth_add_digest(state.auth.get(), config.credentials->user.c_str(),
+                               config.credentials->password.c_str(), token.get());
+      gst_rtsp_auth_set_supported_methods(state.auth.get(), GST_RTSP_AUTH_DIGEST);
+    } else {
+      GCharPtr basic(gst_rtsp_auth_make_basic(config.credentials->user.c_str(),
+                                              config.credentials->password.c_str()));
+      gst_rtsp_auth_add_basic(state.auth.get(), basic.get(), token.get());
+    }
     gst_rtsp_server_set_auth(state.server.get(), state.auth.get());
   }
 

@@ -20,6 +20,7 @@ namespace yardwatch::camsim {
 struct Credentials {
   std::string user;
   std::string password;
+  bool digest = false;  // RTSP Digest authentication instead of Basic
 };
 
 struct ServerConfig {

@@ -35,6 +35,7 @@ struct Options {
   uint32_t bitrate_kbps = 2000;
   std::optional<uint32_t> gop_frames;
   std::optional<std::string> auth;
+  std::string auth_method = "basic";
   std::optional<std::string> control_path;
   std::optional<double> clip_seconds;
 };
@@ -246,7 +247,7 @@ int main(int argc, char** argv) {
   app.add_option("--gop", options.gop_frames, "frames from one keyframe to the next [2 x fps]")
       ->check(CLI::Range(1, 1000));
   app.add_option("--auth", options.auth,
-                 "user:password; require RTSP Basic authentication with these credentials")
+                 "user:password; require RTSP authentication with these credentials")
       ->check(CLI::Validator(
           [](std::string& value) {
             return yardwatch::camsim::parse_credentials(value)
@@ -254,6 +255,10 @@ int main(int argc, char** argv) {
                        : std::string("expected user:password with a non-empty user");
           },
           "USER:PASSWORD"));
+  app.add_option("--auth-method", options.auth_method,
+                 "basic or digest: the RTSP authentication scheme --auth requires")
+      ->check(CLI::IsMember({"basic", "digest"}))
+      ->capture_default_str();
   app.add_option("--control", options.control_path,
                  "unix socket path for the offline/online/status commands");
   app.add_option("--clip-seconds", options.clip_seconds,
@@ -274,7 +279,10 @@ int main(int argc, char** argv) {
   std::vector<Codec> camera_codecs;
   for (uint32_t i = 0; i < options.cameras; ++i) camera_codecs.push_back(cycle[i % cycle.size()]);
   std::optional<Credentials> credentials;
-  if (options.auth) credentials = yardwatch::camsim::parse_credentials(*options.auth);
+  if (options.auth) {
+    credentials = yardwatch::camsim::parse_credentials(*options.auth);
+    if (credentials) credentials->digest = options.auth_method == "digest";
+  }
 
   try {
     return yardwatch::camsim::run(options, camera_codecs, credentials);

@@ -14,6 +14,7 @@
 #include "appliance_commands.h"
 #include "audit_commands.h"
 #include "export_commands.h"
+#include "retention_commands.h"
 #include "yardwatch/firmware/appliance.h"
 #include "yardwatch/firmware/audit_format.h"
 #include "yardwatch/firmware/cameras.h"
@@ -310,6 +311,7 @@ json camera_json(const recorder::Camera& camera) {
               {"zone", camera.spec.zone},
               {"location", camera.spec.location},
               {"retention_days", camera.spec.retention_days},
+              {"priority", camera.spec.priority},
               {"transport", camera.spec.transport},
               {"created", iso(camera.created_utc_us)}};
 }
@@ -431,6 +433,10 @@ int cmd_status(const CommonOptions& options) {
                               {"raised", iso(alarm.raised_utc_us)}});
   }
   result["alarms"] = alarm_list;
+  {
+    firmware::Services services(app);
+    cli::add_retention_status(result, services);
+  }
   if (options.json_output) {
     std::cout << result.dump(2) << "\n";
     return 0;
@@ -452,6 +458,7 @@ int cmd_status(const CommonOptions& options) {
   if (free.ok()) {
     std::printf("  storage: %llu MiB free\n", static_cast<unsigned long long>(free.value() >> 20));
   }
+  cli::print_retention_status(result);
   for (const auto& alarm : alarm_list) {
     std::printf("  ALARM %s: %s\n", alarm["kind"].get<std::string>().c_str(),
                 alarm["message"].get<std::string>().c_str());
@@ -624,6 +631,10 @@ int main(int argc, char** argv) {
   camera_add->add_option("--retention-days", spec.retention_days, "1–28 days")
       ->capture_default_str();
   camera_add->add_option("--transport", spec.transport, "tcp or udp")->capture_default_str();
+  camera_add
+      ->add_option("--priority", spec.priority,
+                   "0–100; when only held footage is left, the lowest stops recording first")
+      ->capture_default_str();
   auto* camera_list = camera->add_subcommand("list", "list cameras");
   add_common(camera_list, options, true);
   std::string remove_name;
@@ -695,6 +706,7 @@ int main(int argc, char** argv) {
   cli::register_appliance_commands(app, appliance_commands, [&options](CLI::App* command) {
     add_common(command, options, false);
   });
+  const cli::CommandRunner run_retention_command = cli::register_retention_commands(app);
   auto run_export_command = cli::register_export_commands(app);
 
   try {
@@ -704,6 +716,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (auto code = cli::run_standalone_appliance_commands(appliance_commands)) return *code;
+    if (auto code = run_retention_command()) return *code;
     if (auto code = run_export_command()) return *code;
     // Every other command works on an appliance: the command line, the configuration file and
     // the board together say where it is.
@@ -773,7 +786,13 @@ int main(int argc, char** argv) {
     if (user_passwd->parsed()) return cmd_user_passwd(options, who);
     if (user_totp_enrol->parsed()) return cmd_user_totp_enrol(options, who);
     if (user_totp_confirm->parsed()) return cmd_user_totp_confirm(options, who, user.code);
-    if (camera_add->parsed()) return cmd_camera_add(options, spec);
+    if (camera_add->parsed()) {
+      // Without --retention-days a new camera gets the configuration's default (R2: ≤ 28).
+      if (camera_add->count("--retention-days") == 0 && !options.appliance.config_file.empty()) {
+        spec.retention_days = options.resolved.config.default_retention_days;
+      }
+      return cmd_camera_add(options, spec);
+    }
     if (camera_list->parsed()) return cmd_camera_list(options);
     if (camera_remove->parsed()) return cmd_camera_remove(options, remove_name);
     if (status->parsed()) return cmd_status(options);

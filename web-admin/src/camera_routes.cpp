@@ -24,8 +24,10 @@ json camera_json(const recorder::Camera& camera) {
   return out;
 }
 
-Result<recorder::CameraSpec> camera_spec(const json& body, bool with_name) {
+Result<recorder::CameraSpec> camera_spec(const json& body, bool with_name,
+                                         int default_retention_days = 28) {
   recorder::CameraSpec spec;
+  spec.retention_days = default_retention_days;
   if (with_name) {
     YW_ASSIGN_OR_RETURN(spec.name, string_field(body, "name", 64));
   }
@@ -75,7 +77,7 @@ void add_camera_routes(Router& router, WebContext& context) {
               [&context](Request& request) {
                 auto body = parse_body(request);
                 if (!body.ok()) return error_reply(body.error());
-                auto spec = camera_spec(body.value(), true);
+                auto spec = camera_spec(body.value(), true, context.options.default_retention_days);
                 if (!spec.ok()) return error_reply(spec.error());
                 auto camera = context.services.cameras.add(*request.principal, spec.value());
                 if (!camera.ok()) return error_reply(camera.error());
@@ -150,12 +152,28 @@ void add_camera_routes(Router& router, WebContext& context) {
                                       {"from_us", gap.from_utc_us},
                                       {"to_us", gap.to_utc_us}});
                 }
+                // Held, requested and restricted spans (firmware::HoldService::timeline).
+                json holds = json::array();
+                auto spans = context.services.holds.timeline(*request.principal,
+                                                             timeline.value().camera.spec.name,
+                                                             from.value(), to.value());
+                if (!spans.ok()) return error_reply(spans.error());
+                for (const auto& span : spans.value()) {
+                  holds.push_back(json{{"kind", span.kind},
+                                       {"id", span.id},
+                                       {"from", iso(span.from_utc_us)},
+                                       {"to", iso(span.to_utc_us)},
+                                       {"from_us", span.from_utc_us},
+                                       {"to_us", span.to_utc_us},
+                                       {"reference", span.reference},
+                                       {"reason", span.reason}});
+                }
                 return json_reply(200, json{{"camera", camera_json(timeline.value().camera)},
                                             {"from", iso(timeline.value().from_utc_us)},
                                             {"to", iso(timeline.value().to_utc_us)},
                                             {"segments", segments},
                                             {"gaps", gaps},
-                                            {"holds", json::array()}});
+                                            {"holds", holds}});
               },
               "segments, gaps and holds of one camera in [from, to) (at most 8 days)"});
 }
@@ -189,6 +207,22 @@ void add_status_routes(Router& router, WebContext& context) {
                     {"message", alarm.message},
                     {"raised", iso(alarm.raised_utc_us)}});
          }
+         // Overdue holds, for those who may read holds (firmware decides who).
+         json overdue = json::array();
+         auto overdue_holds = context.services.holds.overdue_visible_to(*request.principal);
+         if (!overdue_holds.ok()) return error_reply(overdue_holds.error());
+         for (const auto& hold : overdue_holds.value()) {
+           std::string camera_names;
+           for (const auto& name : hold.cameras) {
+             camera_names += (camera_names.empty() ? "" : ", ") + name;
+           }
+           overdue.push_back(json{{"id", hold.id},
+                                  {"camera", camera_names},
+                                  {"cameras", hold.cameras},
+                                  {"case", hold.case_reference},
+                                  {"reason", hold.reason},
+                                  {"review_by", iso(hold.review_by_utc_us)}});
+         }
          return json_reply(
              200, json{{"recorder_running", s.recorder_running},
                        {"device_id", s.device_id},
@@ -200,7 +234,7 @@ void add_status_routes(Router& router, WebContext& context) {
                         {{"free_bytes", s.free_bytes ? json(*s.free_bytes) : json(nullptr)},
                          {"total_bytes", s.total_bytes ? json(*s.total_bytes) : json(nullptr)}}},
                        {"alarms", alarms},
-                       {"holds_overdue", json::array()}});
+                       {"holds_overdue", overdue}});
        },
        "dashboard: recording state, footage and retention per camera, storage, alarms"});
 

@@ -3,6 +3,7 @@
 // Camera placement policy (R1) and retention limits (R2): the rules a camera must satisfy
 // before the recorder ever sees it.
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +33,18 @@ Result<recorder::Camera> add_camera(recorder::Catalog& catalog, AuditJournal& au
                                     const recorder::CameraSpec& spec);
 Status remove_camera(recorder::Catalog& catalog, AuditJournal& audit, const hal::Clock& clock,
                      const Actor& by, const std::string& name);
+
+// A camera's retention (1–28 days, R2: shorter takes effect at the next sweep; longer than 28 is
+// refused, only a hold keeps footage longer) and its priority (0–100; when the disk holds only
+// protected footage, the lowest-priority camera stops recording first). Audited `camera_edit`
+// with the old and new values.
+struct CameraChanges {
+  std::optional<int> retention_days;
+  std::optional<int> priority;
+};
+Result<recorder::Camera> update_camera(recorder::Catalog& catalog, AuditJournal& audit,
+                                       const Actor& by, const std::string& name,
+                                       const CameraChanges& changes);
 
 // Cameras for a signed-in person (the web admin): the same rules, with the role check first.
 // Managing cameras is the admin's (DESIGN §6); everyone signed in sees the placement plan,

@@ -45,6 +45,11 @@ struct Config {
   std::vector<std::string> monitoring;  // the Prometheus servers that may scrape /metrics
 
   int default_retention_days = 28;  // for new cameras; R2 caps it at 28
+  // Disk pressure: below this much free space plus space_reserve_seconds of every recording
+  // camera's bitrate, the oldest footage that is not held is deleted early (firmware/retention.h
+  // SpaceReserve; 0 and 0: never).
+  uint64_t space_reserve_mb = 1024;
+  int64_t space_reserve_seconds = 120;
 
   bool require_totp = true;  // admins and directors must use TOTP (policy.require_totp)
   // Police exports need a second director's approval. Stored and shown here; enforced by the

@@ -2,9 +2,10 @@
 
 // Police exports (R5): the one way footage leaves the appliance. Only a director may export,
 // only with the reference of an official demand (legal basis), a case reference and a named
-// recipient. Restricted footage is to be refused and the exported range put on hold so the
-// source cannot age out while the case runs — both wait for issue 4's holds and restrictions
-// (see the TODO in exports.cpp). Every attempt — allowed, denied or failed — is audited,
+// recipient. Restricted footage is refused (R7), and the exported range is put on a director's
+// hold ("police export", the case reference, review in six months) in the same transaction as
+// the export's record, so the source cannot age out while the case runs (R2; holds.h). Every
+// attempt — allowed, denied or failed — is audited,
 // and a completed export records who, what, why, to whom, the bundle id and its manifest hash.
 // The bundle itself is written by recorder/export_bundle (recorder/design/bundle.md).
 

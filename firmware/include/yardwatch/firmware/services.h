@@ -9,7 +9,10 @@
 #include "yardwatch/firmware/cameras.h"
 #include "yardwatch/firmware/exports.h"
 #include "yardwatch/firmware/footage.h"
+#include "yardwatch/firmware/holds.h"
+#include "yardwatch/firmware/retention.h"
 #include "yardwatch/firmware/sessions.h"
+#include "yardwatch/firmware/subject_footage.h"
 #include "yardwatch/firmware/viewing.h"
 
 namespace yardwatch::firmware {
@@ -23,7 +26,10 @@ struct Services {
                 audit),
         sessions(appliance.catalog(), appliance.clock()),
         cameras(appliance.catalog(), appliance.clock(), audit),
-        viewing(appliance.catalog(), appliance.clock(), audit, footage) {}
+        viewing(appliance.catalog(), appliance.clock(), audit, footage),
+        holds(appliance.catalog(), appliance.clock(), audit),
+        subject_footage(appliance.catalog(), appliance.storage(), appliance.clock(), audit),
+        retention(appliance.catalog(), appliance.storage(), appliance.clock(), audit, holds) {}
 
   AuditJournal audit;
   AccountService accounts;
@@ -32,6 +38,9 @@ struct Services {
   SessionStore sessions;
   CameraService cameras;
   ViewingService viewing;
+  HoldService holds;                      // incident holds and hold requests (R2)
+  SubjectFootageService subject_footage;  // erasure and restriction on request (R7)
+  RetentionService retention;             // the sweep, the clock guard, disk pressure
 };
 
 }  // namespace yardwatch::firmware

@@ -20,8 +20,11 @@ struct HealthSnapshot {
   // waits for it — alive, alarmed, not restarted (a restart cannot bring a disk back).
   bool volume_writable = true;
   std::string volume_problem;
-  size_t cameras = 0;                      // cameras being recorded
-  size_t cameras_recording = 0;            // of which are recording right now
+  size_t cameras = 0;            // cameras being recorded
+  size_t cameras_recording = 0;  // of which are recording right now
+  // Cameras stopped for disk space (retention: only held or restricted footage is left). Not
+  // stuck — a restart would not make room — but not recording either: alarmed.
+  size_t cameras_paused = 0;
   std::vector<std::string> stuck_cameras;  // pipelines that stopped making progress
   bool web_admin_down = false;  // the web admin was started and one of its listeners stopped
   size_t open_alarms = 0;

@@ -1,8 +1,16 @@
 #pragma once
 
-// Capture: one GStreamer pipeline per camera, rtspsrc → depay → parse → appsink. No decoding, no
-// transcoding. It reports the stream's track description and every access unit through a
-// listener, and never touches the catalog or the vault (STYLE: capture knows only media).
+// Capture: one connection to one camera. No decoding, no transcoding. It reports the stream's
+// track description and every access unit through a listener, and never touches the catalog or
+// the vault (STYLE: capture knows only media).
+//
+// Two receivers sit behind it (recorder/design/rtsp_receiver.md):
+//  - RTP interleaved on the RTSP TCP connection (the default): the lean receiver. The RTSP
+//    dialogue goes through GstRTSPConnection (rtsp_session.h); the data is read in large chunks,
+//    framed (rtsp_framing.h), depayloaded and parsed on the thread that calls
+//    run_until_stopped_or_failed — no pipeline, no jitter buffer, no thread hand-off.
+//  - RTP over UDP, and rtsps://: a GStreamer pipeline rtspsrc → depay → parse → timestamper →
+//    appsink, whose streaming threads call the listener.
 
 #include <atomic>
 #include <cstdint>
@@ -18,9 +26,14 @@ namespace yardwatch::recorder {
 
 struct CaptureConfig {
   std::string url;
-  bool use_tcp = true;        // RTP over the RTSP TCP connection (robust through firewalls)
-  uint32_t latency_ms = 200;  // rtpjitterbuffer latency
-  uint32_t connect_timeout_s = 5;
+  bool use_tcp = true;             // RTP over the RTSP TCP connection (robust through firewalls)
+  uint32_t latency_ms = 200;       // rtpjitterbuffer latency (rtspsrc only)
+  uint32_t connect_timeout_s = 5;  // also bounds every RTSP request's reply
+  // The lean receiver serves every rtsp:// camera over TCP; rtspsrc the others. kRtspsrc forces
+  // rtspsrc (comparisons, and a fallback for a camera the lean receiver cannot follow); the
+  // environment variable YARDWATCH_RTSP_RECEIVER=rtspsrc does the same for a whole process.
+  enum class Receiver { kAuto, kRtspsrc };
+  Receiver receiver = Receiver::kAuto;
 };
 
 struct AccessUnit {
@@ -35,7 +48,8 @@ class CaptureListener {
   virtual ~CaptureListener() = default;
   // The negotiated track; called before the first access unit and again if caps change.
   virtual void on_track(const TrackInfo& track) = 0;
-  // Called on the pipeline's streaming thread, in stream order.
+  // Called in stream order, on the thread that runs the capture (lean receiver) or on the
+  // pipeline's streaming thread (rtspsrc); never on two threads at once.
   virtual void on_access_unit(AccessUnit&& unit) = 0;
 };
 
@@ -56,11 +70,11 @@ class Capture {
   // Thread-safe; makes run_until_stopped_or_failed return.
   void stop();
 
-  struct State;  // defined in capture.cpp; public only so the C callbacks there can name it
+  class Backend;  // capture_backend.h: the receiver behind this capture
 
  private:
   Capture() = default;
-  std::unique_ptr<State> state_;
+  std::unique_ptr<Backend> backend_;
 };
 
 // Initialises GStreamer once per process.

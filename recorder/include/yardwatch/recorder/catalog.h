@@ -12,6 +12,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "yardwatch/hal/result.h"
@@ -30,6 +31,8 @@ struct Migration {
 // The recorder's own steps.
 std::span<const Migration> recorder_migrations();
 
+constexpr int kDefaultCameraPriority = 50;
+
 struct CameraSpec {
   std::string name;
   std::string url;
@@ -37,6 +40,9 @@ struct CameraSpec {
   std::string location;
   int retention_days = 28;
   std::string transport = "tcp";  // "tcp" or "udp"
+  // 0–100, higher is more important. When the disk holds nothing but protected footage, the
+  // lowest-priority camera stops recording first (ties: the most recently added camera).
+  int priority = kDefaultCameraPriority;
 };
 
 struct Camera {
@@ -44,6 +50,9 @@ struct Camera {
   CameraSpec spec;
   int64_t created_utc_us = 0;
   std::optional<int64_t> removed_utc_us;
+  // The end of the newest footage deleted early for space (disk pressure), if ever: footage
+  // newer than this is complete, older may be gone before its retention term.
+  std::optional<int64_t> space_deleted_through_utc_us;
 };
 
 enum class SegmentState { kRecording, kComplete, kGarbage };
@@ -98,6 +107,27 @@ struct Alarm {
   std::optional<int64_t> cleared_utc_us;
 };
 
+// A range of a camera's footage that no deletion may touch (a hold or a restriction, decided
+// by the firmware). The recorder knows only the range and an opaque owner label such as
+// "hold:12", for diagnostics.
+struct ProtectedRange {
+  int64_t id = 0;
+  int64_t camera_id = 0;
+  int64_t from_utc_us = 0;  // [from, to)
+  int64_t to_utc_us = 0;
+  std::string owner;
+  int64_t created_utc_us = 0;
+};
+
+// A segment a deletion has just marked `garbage` (its key already destroyed).
+struct MarkedSegment {
+  int64_t id = 0;
+  int64_t camera_id = 0;
+  int64_t start_utc_us = 0;
+  int64_t end_utc_us = 0;
+  uint64_t bytes = 0;
+};
+
 struct CameraFootage {
   int64_t camera_id = 0;
   std::optional<int64_t> oldest_utc_us;
@@ -110,6 +140,9 @@ class Catalog {
  public:
   // Opens the catalog file, creating it when `create` and migrating it through the recorder's
   // steps plus `extra` (the firmware's). A file newer than all known steps is refused.
+  // Without `extra` (recorder tests and tools) the versions the firmware owns are passed over
+  // and the file is marked recorder-only; such a file is refused with `extra` later, because
+  // the firmware's tables were never made in it.
   static Result<std::unique_ptr<Catalog>> open(const std::filesystem::path& path, bool create,
                                                std::span<const Migration> extra = {});
   // Applies the known steps up to `target_version`; exposed so a test can build every older
@@ -166,6 +199,58 @@ class Catalog {
                      const std::string& message, int64_t now_utc_us);
   Status clear_alarm(const std::string& kind, std::optional<int64_t> camera_id, int64_t now_utc_us);
   Result<std::vector<Alarm>> open_alarms();
+  // Raises the alarm, or changes the message of the open one. true if it was raised or its
+  // message changed (the caller then writes its audit entry once, not every minute).
+  Result<bool> set_alarm(const std::string& kind, std::optional<int64_t> camera_id,
+                         const std::string& message, int64_t now_utc_us);
+  // true if an open alarm was cleared.
+  Result<bool> clear_open_alarm(const std::string& kind, std::optional<int64_t> camera_id,
+                                int64_t now_utc_us);
+
+  // --- retention (catalog_retention.cpp; recorder/design/retention.md) ---
+  Status set_camera_policy(int64_t camera_id, int retention_days, int priority);
+  // Records that footage up to `through_utc_us` was deleted early for space (keeps the latest).
+  Status note_space_deletion(int64_t camera_id, int64_t through_utc_us);
+  // Mean bytes per second of the camera's last complete segments (nullopt: no footage yet).
+  Result<std::optional<double>> recent_bytes_per_second(int64_t camera_id);
+  // The latest end of any footage (not garbage), all cameras.
+  Result<std::optional<int64_t>> newest_footage_end();
+
+  Result<int64_t> add_protected_range(int64_t camera_id, int64_t from_utc_us, int64_t to_utc_us,
+                                      const std::string& owner, int64_t now_utc_us);
+  Status remove_protected_range(int64_t id);
+  // Protected ranges of the camera overlapping [from, to), ordered by start.
+  Result<std::vector<ProtectedRange>> protected_ranges(int64_t camera_id, int64_t from_utc_us,
+                                                       int64_t to_utc_us);
+  // Segments of the camera not garbage overlapping [from, to) strictly (start < to, end > from).
+  Result<std::vector<SegmentRow>> segments_overlapping(int64_t camera_id, int64_t from_utc_us,
+                                                       int64_t to_utc_us);
+  // Ids of the camera's complete segments with start ≥ start_from and end in
+  // [end_from, end_before), from the covering index alone (no table page is read).
+  Result<std::vector<int64_t>> complete_segments_within(int64_t camera_id, int64_t start_from_utc_us,
+                                                        int64_t end_from_utc_us,
+                                                        int64_t end_before_utc_us);
+  // Marks these segments `garbage` and destroys their wrapped keys, those still complete, in
+  // the given order (rowid order reads each table page once).
+  Result<std::vector<MarkedSegment>> mark_garbage(std::span<const int64_t> segment_ids);
+  // Marks one complete segment `garbage` (key destroyed); nullopt if it is not complete.
+  Result<std::optional<MarkedSegment>> mark_garbage(int64_t segment_id);
+  // Complete segments of all cameras ordered by (end, id), after the given position.
+  Result<std::vector<SegmentRow>> complete_segments_by_end(int64_t after_end_utc_us,
+                                                           int64_t after_id, int limit);
+  // Every `garbage` row: (id, camera id).
+  Result<std::vector<std::pair<int64_t, int64_t>>> garbage_segments();
+  // Destroys any wrapped key a garbage row still holds (a row marked by older code).
+  Status destroy_garbage_keys();
+  Status remove_garbage_rows(std::span<const int64_t> ids);
+  // PRAGMA wal_checkpoint(TRUNCATE): copies the WAL into the database file and truncates it to
+  // zero bytes, so deleted key bytes leave the WAL file. false: a reader kept part of the WAL
+  // (try again later). Must be called outside a transaction.
+  Result<bool> checkpoint_wal();
+  // Small key/value state in the `meta` table (the retention clock guard keeps its latch there).
+  Result<std::optional<std::string>> meta(const std::string& key);
+  Status set_meta(const std::string& key, const std::string& value);
+  Status erase_meta(const std::string& key);
 
  private:
   explicit Catalog(std::unique_ptr<sql::Database> db) : db_(std::move(db)) {}

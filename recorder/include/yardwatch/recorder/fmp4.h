@@ -47,4 +47,18 @@ std::vector<uint8_t> build_init_segment(const TrackInfo& track);
 std::vector<uint8_t> build_media_fragment(uint32_t sequence_number,
                                           std::span<const Sample> samples);
 
+// The same fragment in two parts, for a caller that already holds the samples' bytes one after
+// the other (the segmenter collects them straight into the buffer the vault encrypts in place):
+// the moof and the mdat header that go in front of them.
+struct SampleEntry {
+  uint32_t size = 0;
+  uint32_t duration = 0;
+  int32_t composition_offset = 0;
+  bool keyframe = false;
+};
+std::vector<uint8_t> build_fragment_header(uint32_t sequence_number, int64_t decode_time,
+                                           std::span<const SampleEntry> samples);
+// Its size, known before the header is built.
+size_t fragment_header_bytes(size_t sample_count, uint64_t payload_bytes);
+
 }  // namespace yardwatch::recorder

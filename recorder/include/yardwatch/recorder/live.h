@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "yardwatch/recorder/fmp4.h"
@@ -39,7 +40,10 @@ class LiveFeed {
 
   // Recording side.
   void publish_track(const TrackInfo& track);
-  void publish_fragment(int64_t utc_start_us, const std::vector<uint8_t>& bytes);
+  void publish_fragment(int64_t utc_start_us, std::span<const uint8_t> bytes);
+  void publish_fragment(int64_t utc_start_us, const std::vector<uint8_t>& bytes) {
+    publish_fragment(utc_start_us, std::span<const uint8_t>(bytes));
+  }
   // Whether anyone watched recently: publishing copies nothing when no one does.
   [[nodiscard]] bool wanted(int64_t monotonic_now_us) const;
 

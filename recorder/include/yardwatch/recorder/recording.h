@@ -66,7 +66,10 @@ class CameraRecorder : private CaptureListener {
   // Live view: the feed this camera's fragments are also published to (before start()).
   void set_live_feed(std::shared_ptr<LiveFeed> feed) { live_ = std::move(feed); }
   void start();
-  // Stops the pipeline, closes the open segment cleanly and joins the thread.
+  // Asks the camera's thread to stop (its capture ends, it closes the open segment) and
+  // returns at once; thread-safe.
+  void request_stop();
+  // request_stop(), then waits until the segment is closed and the thread has ended.
   void stop();
   [[nodiscard]] const Camera& camera() const { return camera_; }
   [[nodiscard]] RecorderStats stats() const;
@@ -139,6 +142,12 @@ class Recorder {
   // One entry per camera being recorded.
   [[nodiscard]] std::vector<CameraHealth> health() const;
 
+  // Stops recording a camera until resume(): disk pressure, when the disk holds nothing but
+  // protected footage (recorder/design/retention.md). Its status shows `stopped` with `reason`.
+  void pause(int64_t camera_id, const std::string& reason);
+  void resume(int64_t camera_id);
+  [[nodiscard]] const std::map<int64_t, std::string>& paused() const { return paused_; }
+
  private:
   Catalog& catalog_;
   const hal::Storage& storage_;
@@ -147,6 +156,7 @@ class Recorder {
   RecordingConfig config_;
   LiveHub* live_hub_ = nullptr;
   std::map<int64_t, std::unique_ptr<CameraRecorder>> recorders_;
+  std::map<int64_t, std::string> paused_;  // camera id → why
 };
 
 }  // namespace yardwatch::recorder

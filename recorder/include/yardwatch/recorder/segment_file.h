@@ -72,6 +72,17 @@ class SegmentWriter {
   // Appends one fragment message. On failure (e.g. ENOSPC) the file is cut back to the last
   // complete message, so what was written before stays valid; the writer then refuses appends.
   Status append_fragment(const FragmentInfo& info, std::span<const uint8_t> fragment);
+
+  // Room a fragment needs around it to be appended in place: the length word, the encrypted tag
+  // byte and the 29-byte fragment prefix in front, the 16-byte MAC behind (segment_file.md).
+  static constexpr size_t kSealHeadroom = 4 + 1 + 29;
+  static constexpr size_t kSealTailroom = 16;
+  // append_fragment without a copy: the fragment is at [begin, buffer.size()) of `buffer`, with at
+  // least kSealHeadroom bytes in front of it that the writer may overwrite. The writer grows the
+  // buffer by kSealTailroom (reserve the capacity to avoid a reallocation) and encrypts the
+  // message in place: afterwards the buffer holds ciphertext, not the fragment.
+  Status append_fragment_in_place(const FragmentInfo& info, std::vector<uint8_t>& buffer,
+                                  size_t begin);
   // fdatasync: everything appended so far survives a power cut.
   Status sync();
   // Writes the FINAL message and syncs. The writer is unusable afterwards.

@@ -26,8 +26,18 @@ namespace yardwatch::recorder {
 
 struct Fragment {
   FragmentInfo info;
-  std::vector<uint8_t> bytes;   // moof + mdat
+  // moof + mdat, at [begin, buffer.size()) of `buffer`. In front of `begin` there are at least
+  // SegmentWriter::kSealHeadroom free bytes and behind the end capacity for kSealTailroom more, so
+  // the vault frames and encrypts the fragment where it lies
+  // (SegmentWriter::append_fragment_in_place): the sample data is copied once, from the access
+  // unit into this buffer, and the segmenter reuses the buffer for the next fragment.
+  std::vector<uint8_t> buffer;
+  size_t begin = 0;
   bool starts_segment = false;  // begins with a keyframe and opens a new segment
+
+  [[nodiscard]] std::span<const uint8_t> bytes() const {
+    return {buffer.data() + begin, buffer.size() - begin};
+  }
 };
 
 struct SegmenterConfig {
@@ -37,6 +47,8 @@ struct SegmenterConfig {
 
 class Segmenter {
  public:
+  // The sink may keep the fragment's buffer (move it away) or leave it, sealed or not: whatever
+  // it leaves is reused for the next fragment.
   using FragmentSink = std::function<void(Fragment&&)>;
 
   Segmenter(const hal::Clock& clock, SegmenterConfig config, FragmentSink sink);
@@ -57,17 +69,24 @@ class Segmenter {
 
  private:
   struct PendingSample {
-    Sample sample;
+    SampleEntry entry;
     int64_t dts_ticks = 0;  // absolute, in the stream's 90 kHz time line
   };
   void emit_fragment(int64_t end_dts_ticks);
   int64_t to_ticks(int64_t ns) const;
+  // Starts collecting the next fragment's sample bytes, leaving room in front for its header.
+  void reset_buffer();
 
   const hal::Clock& clock_;
   SegmenterConfig config_;
   FragmentSink sink_;
   std::optional<TrackInfo> track_;
   std::vector<PendingSample> fragment_;
+  // The fragment being collected: `reserved_` free bytes (for the moof and the vault's framing),
+  // then the bytes of every sample in fragment_ and of last_.
+  std::vector<uint8_t> buffer_;
+  size_t reserved_ = 0;
+  size_t last_fragment_samples_ = 0;
   std::optional<PendingSample> last_;  // waits for the next unit to learn its duration
   bool waiting_for_keyframe_ = true;
   bool force_new_segment_ = true;

@@ -38,6 +38,8 @@ class Statement {
   Result<bool> step();
   // Runs a statement that returns no rows.
   Status run();
+  // Makes the statement ready to run again (bindings stay until rebound).
+  void reset();
 
   [[nodiscard]] int64_t column_int(int index) const;
   [[nodiscard]] bool column_is_null(int index) const;
@@ -66,6 +68,10 @@ class Database {
   [[nodiscard]] int64_t last_insert_rowid() const;
   [[nodiscard]] int changes() const;
   Result<int64_t> user_version();
+  // PRAGMA wal_checkpoint(TRUNCATE) through sqlite3_wal_checkpoint_v2 (waits for readers with
+  // the busy timeout). true when the whole WAL was copied back and the file truncated to zero
+  // bytes; false when a reader kept part of it.
+  Result<bool> checkpoint_truncate();
 
   [[nodiscard]] sqlite3* handle() const { return db_; }
 

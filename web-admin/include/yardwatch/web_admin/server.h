@@ -54,6 +54,9 @@ struct ServerOptions {
   size_t max_body_bytes = 64 * 1024;  // the largest any route accepts
   // Whether the recorder runs in this process (yardwatchd): status shows it.
   bool recorder_running = true;
+  // Retention of a camera added without one (the configuration's retention.default_days; R2
+  // caps it at 28).
+  int default_retention_days = 28;
   // Where police export bundles may go (USB sticks; on host-sim a directory). None: exports
   // through the web admin are unavailable. Must outlive the server.
   hal::RemovableMedia* media = nullptr;
