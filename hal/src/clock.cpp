@@ -62,6 +62,7 @@ SyncState classify_kernel_sync(int clock_state, int status, int64_t now_utc_us) 
 }
 
 SyncState SystemClock::sync_state() const {
+  if (assumed_) return *assumed_;
   timex info{};  // modes = 0: read only, needs no privilege
   const int state = ::adjtimex(&info);
   return classify_kernel_sync(state, info.status, now_utc_us());
@@ -93,7 +94,9 @@ Result<std::unique_ptr<Clock>> make_board_clock(std::string_view board) {
   const char* unsynced = std::getenv("YARDWATCH_SIM_UNSYNCED");
   const bool is_unsynced = unsynced != nullptr && std::string_view(unsynced) == "1";
   if (sim_now == nullptr || *sim_now == '\0') {
-    if (!is_unsynced) return std::unique_ptr<Clock>(std::make_unique<SystemClock>());
+    if (!is_unsynced) {
+      return std::unique_ptr<Clock>(std::make_unique<SystemClock>(SyncState::kSynchronised));
+    }
     return std::unique_ptr<Clock>(
         std::make_unique<OffsetClock>(read_clock_us(CLOCK_REALTIME), SyncState::kUnsynchronised));
   }

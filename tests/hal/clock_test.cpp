@@ -53,6 +53,23 @@ TEST_CASE("YARDWATCH_SIM_NOW sets the host-sim clock, which then runs on", "[hal
   ::unsetenv("YARDWATCH_SIM_UNSYNCED");
 }
 
+TEST_CASE("without YARDWATCH_SIM_NOW the host-sim clock is the host's, synchronised unless told",
+          "[hal][clock]") {
+  ::unsetenv("YARDWATCH_SIM_NOW");
+  ::unsetenv("YARDWATCH_SIM_UNSYNCED");
+  auto clock = make_board_clock("host-sim");
+  REQUIRE(clock.ok());
+  const int64_t host_now = SystemClock().now_utc_us();
+  CHECK(clock.value()->now_utc_us() >= host_now);
+  CHECK(clock.value()->now_utc_us() < host_now + 5'000'000);
+  CHECK(clock.value()->sync_state() == SyncState::kSynchronised);
+  ::setenv("YARDWATCH_SIM_UNSYNCED", "1", 1);
+  auto unsynced = make_board_clock("host-sim");
+  REQUIRE(unsynced.ok());
+  CHECK(unsynced.value()->sync_state() == SyncState::kUnsynchronised);
+  ::unsetenv("YARDWATCH_SIM_UNSYNCED");
+}
+
 TEST_CASE("SimulatedClock moves only when told, and can jump the wall clock alone",
           "[hal][clock]") {
   SimulatedClock clock(1'000'000);

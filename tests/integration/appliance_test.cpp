@@ -97,7 +97,10 @@ TEST_CASE(
   // Start with the volume gone: the daemon waits for it, alive and alarmed.
   volume_a.unmount();
   NotifySocket notify(work / "notify");
-  appliance.start_daemon({}, {{"NOTIFY_SOCKET", notify.path().string()}});
+  // The test volumes hold tens of MB: the appliance's 1 GiB disk-pressure reserve would pause a
+  // camera at once (disk pressure has its own test in retention_test.cpp).
+  appliance.start_daemon({"--space-reserve-mb", "4", "--space-reserve-seconds", "0"},
+                         {{"NOTIFY_SOCKET", notify.path().string()}});
   REQUIRE(wait_until(
       [&] { return notify.last_status().find("WAITING FOR THE DATA VOLUME") != std::string::npos; },
       20s));
@@ -224,8 +227,9 @@ TEST_CASE(
   appliance.add_camera("yard", cameras.url(1));
   appliance.add_camera("gate", cameras.url(2));
   NotifySocket notify(work / "notify");
-  appliance.start_daemon({"--segment-seconds", "4"}, {{"NOTIFY_SOCKET", notify.path().string()},
-                                                      {"WATCHDOG_USEC", "30000000"}});
+  appliance.start_daemon(
+      {"--segment-seconds", "4", "--space-reserve-mb", "4", "--space-reserve-seconds", "0"},
+      {{"NOTIFY_SOCKET", notify.path().string()}, {"WATCHDOG_USEC", "30000000"}});
   INFO(appliance.daemon_log());
   REQUIRE(appliance.wait_for_state("yard", "recording", 30s));
   REQUIRE(appliance.wait_for_state("gate", "recording", 30s));

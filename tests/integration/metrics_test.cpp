@@ -70,7 +70,8 @@ TEST_CASE("a real Prometheus scrapes /metrics: the recording cameras are counted
   INFO(text);
   for (const char* metric :
        {"yardwatch_camera_recorded_bytes_total", "yardwatch_camera_fragments_lost_total",
-        "yardwatch_camera_reconnects_total", "yardwatch_camera_effective_retention_seconds",
+        "yardwatch_camera_reconnects_total", "yardwatch_camera_oldest_footage_age_seconds",
+        "yardwatch_camera_effective_retention_days", "yardwatch_retention_sweeps_total",
         "yardwatch_storage_free_bytes", "yardwatch_storage_volume_writable 1",
         "yardwatch_alarms_open", "yardwatch_sign_ins_failed_total",
         "yardwatch_supervision_healthy 1"}) {

@@ -43,9 +43,17 @@ class Clock {
 // The operating system's clocks: CLOCK_REALTIME, CLOCK_MONOTONIC and adjtimex(2).
 class SystemClock final : public Clock {
  public:
+  SystemClock() = default;
+  // A system clock whose sync state is taken as given instead of asked of the kernel: the
+  // host-sim board, where the host's clock is the simulation's and YARDWATCH_SIM_UNSYNCED says
+  // when it is not to be trusted (a development machine or CI container rarely runs NTP).
+  explicit SystemClock(SyncState assumed) : assumed_(assumed) {}
   [[nodiscard]] int64_t now_utc_us() const override;
   [[nodiscard]] int64_t monotonic_us() const override;
   [[nodiscard]] SyncState sync_state() const override;
+
+ private:
+  std::optional<SyncState> assumed_;
 };
 
 // A clock that starts at a given UTC time and then runs on with the monotonic clock. This is the
