@@ -28,7 +28,9 @@ namespace yw = yardwatch;
 
 namespace {
 
+// One UUID per test: CTest runs them side by side, and two sticks with one UUID are one id.
 constexpr const char* kStickUuid = "7e57c0de-0000-4b4b-9c9c-0000000057a1";
+constexpr const char* kPulledStickUuid = "7e57c0de-0000-4b4b-9c9c-0000000057a2";
 const std::string kDirectorPassword = "bestuur-wachtwoord-2026";
 const std::string kPassphrase = "fiets schuur regen boog";
 
@@ -232,7 +234,7 @@ TEST_CASE(
     "[integration][media]") {
   using namespace yw::firmware;
   TempDir work("yw-usb-pull");
-  LoopVolume stick(work / "stick.img", kStickUuid, 64);
+  LoopVolume stick(work / "stick.img", kPulledStickUuid, 64);
   const std::string device = stick.attach();
   auto appliance = Appliance::init({work / "data", work / "keys", "host-sim"}).value();
   Services services(*appliance);
@@ -265,7 +267,7 @@ TEST_CASE(
   options.mount_root = work / "media";
   options.eligible = [device](const yw::hal::BlockDeviceInfo& info) { return info.node == device; };
   yw::hal::UsbMedia usb(options);
-  const std::string id = std::string("usb:") + kStickUuid;
+  const std::string id = std::string("usb:") + kPulledStickUuid;
   REQUIRE(usb.mount(id).ok());
   PullingMedia media(usb, 2000);
   ExportRequest request;

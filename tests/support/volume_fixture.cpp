@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <string>
+#include <vector>
 
 namespace yardwatch::testing {
 
@@ -31,7 +33,18 @@ LoopVolume::LoopVolume(fs::path image, std::string uuid, int size_mib)
 
 LoopVolume::~LoopVolume() {
   if (!mount_point_.empty()) ::umount2(mount_point_.c_str(), MNT_DETACH);
-  if (!attached_.empty()) run_command({"/usr/sbin/losetup", "-d", attached_});
+  if (!attached_.empty()) {
+    // A stick the appliance mounted itself (a test that failed before `media eject`): unmount
+    // it too, or the loop device and its mount outlive the test and confuse the next run.
+    std::ifstream mounts("/proc/self/mounts");
+    std::string device, where, rest;
+    std::vector<std::string> targets;
+    while (mounts >> device >> where && std::getline(mounts, rest)) {
+      if (device == attached_) targets.push_back(where);
+    }
+    for (const auto& target : targets) ::umount2(target.c_str(), MNT_DETACH);
+    run_command({"/usr/sbin/losetup", "-d", attached_});
+  }
   std::error_code ignored;
   fs::remove(image_, ignored);
 }
