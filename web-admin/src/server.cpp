@@ -431,6 +431,13 @@ Status WebServer::start() {
   return {};
 }
 
+bool WebServer::healthy() const {
+  if (https_ && !https_->is_running()) return false;
+  if (redirect_ && !redirect_->is_running()) return false;
+  if (metrics_server_ && !metrics_server_->is_running()) return false;
+  return true;
+}
+
 void WebServer::stop() {
   if (https_) https_->stop();
   if (redirect_) redirect_->stop();
