@@ -318,6 +318,7 @@ export async function render(main, args) {
   let drag = null;
   bar.addEventListener('pointerdown', (event) => {
     if (event.button !== 0) return;
+    delete bar.dataset.dragged;
     drag = { x: event.clientX, startUs: atPointer(event), moved: false };
   });
   bar.addEventListener('pointermove', (event) => {
