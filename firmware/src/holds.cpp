@@ -451,7 +451,7 @@ Result<std::vector<Hold>> HoldService::list(const Principal& by, const HoldFilte
     // not answered with an empty list.
     if (limited_to_assigned_cameras(by.role, Permission::kRequestHold)) {
       YW_TRY(authorize(audit_, by, Permission::kRequestHold, camera.id,
-                       hold_event("hold_read", "", {camera.name}, 0, 0, "")));
+                       hold_event("hold_read", "", {*filter.camera}, 0, 0, "")));
     }
   }
   std::vector<int64_t> ids;

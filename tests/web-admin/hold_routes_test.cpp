@@ -165,8 +165,10 @@ TEST_CASE(
   const json request = json::parse(requested->body);
   CHECK(request["state"] == "pending");
   CHECK(request["created_by"] == "vera-viewer");
-  const int64_t pending_until =
-      *hal::parse_iso8601_utc_us(request["pending_until"].get<std::string>());
+  auto pending_until_parsed =
+      hal::parse_iso8601_utc_us(request["pending_until"].get<std::string>());
+  REQUIRE(pending_until_parsed.ok());
+  const int64_t pending_until = pending_until_parsed.value();
   CHECK(pending_until >= now + 72 * kHourUs);
   CHECK(pending_until <= now + 72 * kHourUs + 60'000'000);
   const std::string request_path = "/api/v1/holds/" + std::to_string(request["id"].get<int64_t>());

@@ -4,6 +4,8 @@
 // every audit entry is the firmware's HoldService; this file only turns JSON into its calls and
 // its structs into JSON.
 
+#include <httplib.h>
+
 #include <optional>
 
 #include "context.h"
