@@ -7,6 +7,7 @@
 #include <set>
 
 #include "web_fixture.h"
+#include "yardwatch/firmware/holds.h"
 #include "yardwatch/hal/clock.h"
 
 using namespace yardwatch;
@@ -376,4 +377,50 @@ TEST_CASE("hold routes refuse bad input with a clear 400 and keep nothing", "[we
   auto counts = web.services->holds.open_counts();
   REQUIRE(counts.ok());
   CHECK(counts.value() == std::pair<int64_t, int64_t>{0, 0});
+}
+
+TEST_CASE("the hold list filters overdue holds, and privacy officers are offered the holds page",
+          "[web][holds]") {
+  WebFixture web;
+  auto signed_in = web.services->accounts.authenticate(
+      {web.account_of_role.at("director"), "the-final-password-42", "", "console"});
+  REQUIRE(signed_in.ok());
+  const int64_t now = web.appliance->clock().now_utc_us();
+  // A hold placed a month ago with a review-by date twenty days ago is overdue now.
+  hal::SimulatedClock month_ago(now - 30 * kDayUs);
+  firmware::HoldService then(web.appliance->catalog(), month_ago, web.services->audit);
+  firmware::HoldSpec spec;
+  spec.cameras = {"cam1"};
+  spec.from_utc_us = now - 32 * kDayUs;
+  spec.to_utc_us = now - 31 * kDayUs;
+  spec.reason = "graffiti on the gym wall";
+  spec.case_reference = "2026-031";
+  spec.review_by_utc_us = now - 20 * kDayUs;
+  auto old_hold = then.place(signed_in.value(), spec);
+  REQUIRE(old_hold.ok());
+  auto fresh =
+      web.request("POST", "/api/v1/holds", web.headers("director"), hold_body(web, "cam1").dump());
+  REQUIRE(fresh);
+  REQUIRE(fresh->status == 201);
+
+  for (const auto& [query, ids] : std::vector<std::pair<std::string, size_t>>{
+           {"", 2}, {"?state=active", 2}, {"?state=overdue", 1}, {"?state=pending", 0}}) {
+    INFO(query);
+    auto listed = web.request("GET", "/api/v1/holds" + query, web.headers("privacy_officer"));
+    REQUIRE(listed);
+    REQUIRE(listed->status == 200);
+    const json holds = json::parse(listed->body)["holds"];
+    CHECK(holds.size() == ids);
+    if (query == "?state=overdue" && holds.size() == 1) {
+      CHECK(holds[0]["id"] == old_hold.value().id);
+      CHECK(holds[0]["overdue"] == true);
+    }
+  }
+  for (const auto& [role, reads] : std::vector<std::pair<std::string, bool>>{
+           {"privacy_officer", true}, {"director", true}, {"viewer", false}, {"admin", false}}) {
+    INFO(role);
+    auto session = web.request("GET", "/api/v1/session", web.headers(role));
+    REQUIRE(session);
+    CHECK(json::parse(session->body)["permissions"]["read_subject_requests"] == reads);
+  }
 }
