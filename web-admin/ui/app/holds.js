@@ -53,6 +53,8 @@ export async function render(main, args) {
   const filter = h('select', { name: 'state' },
     Object.entries(filters).map(([value, key]) => h('option', { value, selected: value === state }, t(key))));
   const body = h('div', { 'aria-live': 'polite' });
+  // Readers (viewers, privacy officers) get no actions column.
+  const decides = can('place_hold') || can('release_hold');
 
   async function load() {
     const { holds } = await api('GET', `/api/v1/holds?state=${encodeURIComponent(state)}`);
@@ -85,13 +87,14 @@ export async function render(main, args) {
           hold.pending_until ? h('span', { class: 'hint' }, h('br'), t('holds.pending_until', { time: formatTime(hold.pending_until) })) : null),
         h('td', {}, hold.created_by, hold.decided_by ? h('span', { class: 'hint' }, h('br'), t('holds.decided_by', { name: hold.decided_by })) : null,
           hold.released_by ? h('span', { class: 'hint' }, h('br'), t('holds.released_by', { name: hold.released_by })) : null),
-        h('td', { class: 'actions' }, buttons));
+        decides ? h('td', { class: 'actions' }, buttons) : null);
     });
     replace(body, h('table', { class: 'holds-table' },
       h('caption', {}, t('holds.caption', { count: holds.length })),
       h('thead', {}, h('tr', {},
         ['holds.col_id', 'holds.col_state', 'holds.col_cameras', 'holds.col_range', 'holds.col_case',
-          'holds.col_reason', 'holds.col_review_by', 'holds.col_by', 'holds.col_actions'].map((key) => h('th', { scope: 'col' }, t(key))))),
+          'holds.col_reason', 'holds.col_review_by', 'holds.col_by'].map((key) => h('th', { scope: 'col' }, t(key))),
+        decides ? h('th', { scope: 'col' }, t('holds.col_actions')) : null)),
       h('tbody', {}, rows)));
   }
 
