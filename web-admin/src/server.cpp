@@ -225,6 +225,7 @@ Result<std::unique_ptr<WebServer>> WebServer::create(firmware::Appliance& applia
   add_account_routes(server->router_, context);
   add_audit_routes(server->router_, context);
   add_export_routes(server->router_, context);
+  add_hold_routes(server->router_, context);
   server->configure(*server->https_);
   return server;
 }
