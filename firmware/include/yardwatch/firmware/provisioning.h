@@ -19,8 +19,8 @@ namespace yardwatch::firmware {
 
 struct Provisioning {
   std::string device_id;
-  std::string fingerprint;  // of the device's Ed25519 public key (as in police bundles)
-  std::string key_store;    // "tpm" or "file"
+  std::string fingerprint;      // of the device's Ed25519 public key (as in police bundles)
+  std::string key_store;        // "tpm" or "file"
   std::string tls_fingerprint;  // the web admin certificate's SHA-256, as browsers show it
   std::string setup_code;
   int64_t setup_code_expires_utc_us = 0;
