@@ -39,6 +39,12 @@ TEST_CASE("the time line shows held, requested and restricted spans, the dashboa
   spec.to_utc_us = now;
   spec.case_reference = "melding 7";
   REQUIRE(services.holds.request(viewer, spec).ok());
+  firmware::NewSubjectRequest subject_request;
+  subject_request.reference = "AVG-2026-1";
+  subject_request.kind = firmware::RequestKind::kRestriction;
+  subject_request.requester_name = "a parent";
+  subject_request.received_utc_us = now;
+  REQUIRE(services.requests.add(director, subject_request).ok());
   REQUIRE(services.subject_footage
               .restrict_range(director, "cam1", day_start + 1800'000'000LL,
                               day_start + 2400'000'000LL, "AVG-2026-1", "contested")

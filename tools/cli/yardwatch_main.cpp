@@ -13,6 +13,7 @@
 
 #include "audit_commands.h"
 #include "export_commands.h"
+#include "request_commands.h"
 #include "retention_commands.h"
 #include "yardwatch/firmware/appliance.h"
 #include "yardwatch/firmware/audit_format.h"
@@ -690,6 +691,7 @@ int main(int argc, char** argv) {
 
   const cli::CommandRunner run_retention_command = cli::register_retention_commands(app);
   auto run_export_command = cli::register_export_commands(app);
+  const cli::RequestCommandRunner run_request_command = cli::register_request_commands(app);
 
   try {
     app.parse(argc, argv);
@@ -699,6 +701,7 @@ int main(int argc, char** argv) {
   try {
     if (auto code = run_retention_command()) return *code;
     if (auto code = run_export_command()) return *code;
+    if (auto code = run_request_command()) return *code;
     if (audit_list->parsed() || audit_verify->parsed() || audit_export->parsed() ||
         audit_prune->parsed()) {
       return with_services(options, [&](firmware::Appliance& appliance, firmware::Services&) {
