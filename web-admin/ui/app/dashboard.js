@@ -47,6 +47,16 @@ export async function render(main) {
         h('ul', {}, status.holds_overdue.map((hold) => h('li', {}, hold.camera, ' – ', hold.reason))),
       )
     : null;
+  // Data subjects' requests due within 7 days or overdue (R7; directors and privacy officers).
+  const requestsDue = (status.requests_due || []).length
+    ? h(
+        'section',
+        { class: 'card alarms', 'aria-labelledby': 'requests-due-heading' },
+        h('h2', { id: 'requests-due-heading' }, t('dashboard.requests_due')),
+        h('ul', {}, status.requests_due.map((r) => h('li', {}, r.reference, ' – ', r.deadline.slice(0, 10),
+          r.overdue ? ` (${t('dashboard.request_overdue')})` : ''))),
+      )
+    : null;
   const cards = status.cameras.map((entry) => {
     const camera = entry.camera;
     const links = [];
@@ -83,6 +93,7 @@ export async function render(main) {
     h('h1', {}, t('dashboard.title')),
     alarms,
     overdue,
+    requestsDue,
     h('section', { 'aria-labelledby': 'cameras-heading' },
       h('h2', { id: 'cameras-heading' }, t('dashboard.cameras')),
       cards.length ? h('ul', { class: 'cards' }, cards) : h('p', {}, t('dashboard.no_cameras'))),
