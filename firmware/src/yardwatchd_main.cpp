@@ -65,6 +65,19 @@ void audit_overdue_holds(firmware::Services& services) {
   }
 }
 
+// Data subjects' requests closed more than 2 years ago leave the register (R7; audited as
+// system). Postponed while the clock is unsynchronised.
+void purge_closed_requests(firmware::Services& services) {
+  auto purged = services.requests.purge_closed();
+  if (!purged.ok()) {
+    std::fprintf(stderr, "yardwatchd: request register purge postponed: %s\n",
+                 purged.error().to_string().c_str());
+  } else if (purged.value().requests > 0) {
+    std::fprintf(stderr, "yardwatchd: removed %lld closed request(s) from the register\n",
+                 static_cast<long long>(purged.value().requests));
+  }
+}
+
 // Disk pressure: below the reserve the oldest unprotected footage goes; if only protected
 // footage is left, the lowest-priority camera stops (and starts again once there is room).
 void relieve_disk_pressure(firmware::Services& services, recorder::Recorder& recorder,
@@ -262,6 +275,7 @@ int run(const firmware::ApplianceOptions& options, int segment_seconds, uint64_t
                               appliance.value()->clock().now_utc_us());
   };
   prune_audit();
+  purge_closed_requests(services);
   // Police exports from the web admin go to this medium (until the board's USB handling
   // arrives, a directory given with --export-dir).
   std::unique_ptr<hal::DirectoryMedia> export_media;
@@ -316,6 +330,7 @@ int run(const firmware::ApplianceOptions& options, int segment_seconds, uint64_t
     if (now - last_prune >= kPruneIntervalUs) {
       last_prune = now;
       prune_audit();
+      purge_closed_requests(services);
     }
   }
   if (web_server) web_server->stop();
