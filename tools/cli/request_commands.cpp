@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "appliance_commands.h"
 #include "yardwatch/firmware/appliance.h"
 #include "yardwatch/firmware/services.h"
 #include "yardwatch/hal/clock.h"
@@ -40,7 +41,7 @@ std::string read_stdin_line() {
 }
 
 struct Options {
-  firmware::ApplianceOptions appliance;
+  firmware::ApplianceArguments arguments;  // resolved with the configuration file and board
   bool json_output = false;
   std::string user;
   std::string totp;
@@ -62,11 +63,24 @@ struct Options {
 };
 
 void add_common(CLI::App* command, Options& options, bool with_json) {
-  command->add_option("--data", options.appliance.data_dir, "data directory")->required();
-  command->add_option("--key-dir", options.appliance.key_dir,
-                      "key directory (default: <data>.keys beside the data directory)");
-  command->add_option("--board", options.appliance.board, "board")->capture_default_str();
+  command->add_option("--data", options.arguments.data_dir,
+                      "data directory (default: from the configuration file)");
+  command->add_option("--key-dir", options.arguments.key_dir,
+                      "key directory (default: the board's, else <data>.keys beside the data)");
+  command->add_option("--board", options.arguments.board,
+                      "board (default: the configuration file's, else host-sim)");
+  command->add_option("--config", options.arguments.config_file,
+                      "configuration file (default /etc/yardwatch/yardwatch.toml when --data is "
+                      "not given)");
   if (with_json) command->add_flag("--json", options.json_output, "machine-readable output");
+}
+
+// The appliance the command line and the configuration name, opened as the service user
+// (appliance_commands.h).
+Result<std::unique_ptr<firmware::Appliance>> open_appliance(const Options& options) {
+  YW_ASSIGN_OR_RETURN(auto resolved, firmware::resolve_appliance(options.arguments));
+  YW_TRY(drop_to_service_user(resolved.options));
+  return firmware::Appliance::open(resolved.options);
 }
 
 void add_sign_in(CLI::App* command, Options& options) {
@@ -105,7 +119,7 @@ Result<firmware::FootageConcernedSpec> parse_footage(const std::string& text) {
 int with_principal(
     const Options& options, bool sign_in,
     const std::function<int(firmware::Services&, const firmware::Principal*, int64_t now)>& body) {
-  auto appliance = firmware::Appliance::open(options.appliance);
+  auto appliance = open_appliance(options);
   if (!appliance.ok()) return fail(appliance.error());
   firmware::Services services(*appliance.value());
   const int64_t now = appliance.value()->clock().now_utc_us();
