@@ -6,7 +6,7 @@ namespace yardwatch::firmware {
 
 namespace {
 
-constexpr std::array<recorder::Migration, 3> kFirmwareMigrations = {{
+constexpr std::array<recorder::Migration, 4> kFirmwareMigrations = {{
     // 1 → 2: accounts, roles, sessions, throttling, setup codes, settings, audit journal.
     {2, R"sql(
 CREATE TABLE accounts (
@@ -200,6 +200,79 @@ CREATE TABLE restrictions (
 );
 CREATE INDEX restrictions_in_force ON restrictions (camera_id, from_utc_us)
   WHERE lifted_utc_us IS NULL;
+)sql"},
+    // 5 → 6: the register of data subjects' requests and the subject exports (issue #8, R7;
+    // firmware/design/requests.md). The requester's name, contact and description are emptied
+    // when a request is closed; closed requests go 2 years later with everything below them.
+    {6, R"sql(
+CREATE TABLE subject_requests (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  reference TEXT NOT NULL UNIQUE,
+  kind TEXT NOT NULL CHECK (kind IN ('access', 'objection', 'erasure', 'restriction')),
+  requester_name TEXT NOT NULL,
+  requester_contact TEXT NOT NULL,
+  description TEXT NOT NULL,
+  received_utc_us INTEGER NOT NULL,
+  deadline_utc_us INTEGER NOT NULL,
+  extended_utc_us INTEGER,
+  extension_reason TEXT NOT NULL DEFAULT '',
+  extended_by TEXT NOT NULL DEFAULT '',
+  outcome TEXT CHECK (outcome IN ('granted', 'partially_granted', 'refused', 'withdrawn')),
+  closing_note TEXT NOT NULL DEFAULT '',
+  closed_utc_us INTEGER,
+  closed_by TEXT NOT NULL DEFAULT '',
+  registered_by_id INTEGER REFERENCES accounts(id) ON DELETE SET NULL,
+  registered_by TEXT NOT NULL,
+  registered_utc_us INTEGER NOT NULL,
+  minimised_utc_us INTEGER,
+  CHECK ((closed_utc_us IS NULL) = (outcome IS NULL)),
+  CHECK (deadline_utc_us > received_utc_us)
+);
+CREATE INDEX subject_requests_open ON subject_requests (deadline_utc_us) WHERE closed_utc_us IS NULL;
+CREATE INDEX subject_requests_closed ON subject_requests (closed_utc_us) WHERE closed_utc_us IS NOT NULL;
+CREATE TABLE subject_request_footage (
+  request_id INTEGER NOT NULL REFERENCES subject_requests(id) ON DELETE CASCADE,
+  camera_id INTEGER NOT NULL REFERENCES cameras(id),
+  from_utc_us INTEGER NOT NULL,
+  to_utc_us INTEGER NOT NULL,
+  CHECK (to_utc_us > from_utc_us)
+);
+CREATE INDEX subject_request_footage_by_request ON subject_request_footage (request_id);
+CREATE TABLE subject_request_actions (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  request_id INTEGER NOT NULL REFERENCES subject_requests(id) ON DELETE CASCADE,
+  kind TEXT NOT NULL CHECK (kind IN ('erasure', 'restriction', 'restriction_lifted',
+                                     'subject_export', 'hold')),
+  object_id TEXT NOT NULL,
+  summary TEXT NOT NULL,
+  linked_by TEXT NOT NULL,
+  linked_utc_us INTEGER NOT NULL
+);
+CREATE INDEX subject_request_actions_by_request ON subject_request_actions (request_id);
+-- One row per subject export that reached the writing stage; the audit journal has every
+-- attempt. A complete one keeps the manifest it signed. reviewed_utc_us is set when the director
+-- reviewed the redacted footage frame by frame: before writing (web admin) or, for a bundle
+-- written at the console, when the director releases it after viewing it with verify.html.
+CREATE TABLE subject_exports (
+  id TEXT PRIMARY KEY,
+  request_id INTEGER NOT NULL REFERENCES subject_requests(id) ON DELETE CASCADE,
+  camera_id INTEGER NOT NULL REFERENCES cameras(id),
+  from_utc_us INTEGER NOT NULL,
+  to_utc_us INTEGER NOT NULL,
+  blur_outside_selection INTEGER NOT NULL,
+  created_utc_us INTEGER NOT NULL,
+  account_id INTEGER REFERENCES accounts(id) ON DELETE SET NULL,
+  created_by TEXT NOT NULL,
+  reviewed_by TEXT NOT NULL DEFAULT '',
+  reviewed_utc_us INTEGER,
+  target TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('writing', 'complete', 'failed')),
+  finished_utc_us INTEGER,
+  manifest TEXT,
+  manifest_sha256 TEXT,
+  error TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX subject_exports_by_request ON subject_exports (request_id);
 )sql"},
 }};
 

@@ -111,6 +111,19 @@ void audit_overdue_holds(firmware::Services& services) {
   }
 }
 
+// Data subjects' requests closed more than 2 years ago leave the register (R7; audited as
+// system). Postponed while the clock is unsynchronised.
+void purge_closed_requests(firmware::Services& services) {
+  auto purged = services.requests.purge_closed();
+  if (!purged.ok()) {
+    std::fprintf(stderr, "yardwatchd: request register purge postponed: %s\n",
+                 purged.error().to_string().c_str());
+  } else if (purged.value().requests > 0) {
+    std::fprintf(stderr, "yardwatchd: removed %lld closed request(s) from the register\n",
+                 static_cast<long long>(purged.value().requests));
+  }
+}
+
 // Cameras stopped for space stay stopped across a lost data volume and a restart of the daemon:
 // their `recording_paused` alarm is still open, so the new recorder starts without them and
 // relieve_disk_pressure() resumes them (clearing the alarm, audited) once there is room.
@@ -540,6 +553,7 @@ SessionEnd record(Daemon& daemon) {
   std::fprintf(stderr, "yardwatchd: recording %zu camera(s) into %s (board %s)\n",
                recorder.camera_count(), options.data_dir.c_str(), options.board.c_str());
   prune_audit(services, catalog, clock);
+  purge_closed_requests(services);
   // Police exports from the web admin go to the board's USB sticks (mounted by `yardwatch media
   // mount`), or to a directory standing for one (--export-dir, development and tests).
   std::unique_ptr<hal::RemovableMedia> export_media;
@@ -591,6 +605,7 @@ SessionEnd record(Daemon& daemon) {
     if (now - last_prune >= kPruneIntervalUs) {
       last_prune = now;
       prune_audit(services, catalog, clock);
+      purge_closed_requests(services);
     }
     firmware::HealthSnapshot snapshot = snapshot_of(recorder, catalog);
     snapshot.web_admin_down = web_server && !web_server->healthy();

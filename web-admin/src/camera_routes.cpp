@@ -199,6 +199,17 @@ void add_status_routes(Router& router, WebContext& context) {
                                   {"segments", entry.footage.segment_count},
                                   {"footage_days", entry.footage_days}});
          }
+         // Data subjects' requests overdue or due within 7 days, for those who may read the
+         // register (directors, privacy officers; firmware decides). References and dates only.
+         json requests_due = json::array();
+         auto due = context.services.requests.due_visible_to(*request.principal);
+         if (!due.ok()) return error_reply(due.error());
+         for (const auto& r : due.value()) {
+           requests_due.push_back(json{{"reference", r.reference},
+                                       {"kind", std::string(firmware::request_kind_name(r.kind))},
+                                       {"deadline", iso(r.deadline_utc_us)},
+                                       {"overdue", r.overdue}});
+         }
          json alarms = json::array();
          for (const auto& alarm : s.alarms) {
            alarms.push_back(
@@ -234,7 +245,8 @@ void add_status_routes(Router& router, WebContext& context) {
                         {{"free_bytes", s.free_bytes ? json(*s.free_bytes) : json(nullptr)},
                          {"total_bytes", s.total_bytes ? json(*s.total_bytes) : json(nullptr)}}},
                        {"alarms", alarms},
-                       {"holds_overdue", overdue}});
+                       {"holds_overdue", overdue},
+                       {"requests_due", requests_due}});
        },
        "dashboard: recording state, footage and retention per camera, storage, alarms"});
 

@@ -48,6 +48,16 @@ export async function render(main) {
         h('p', {}, h('a', { href: '#/holds/overdue', id: 'overdue-holds-link' }, t('dashboard.holds_overdue_link'))),
       )
     : null;
+  // Data subjects' requests due within 7 days or overdue (R7; directors and privacy officers).
+  const requestsDue = (status.requests_due || []).length
+    ? h(
+        'section',
+        { class: 'card alarms', 'aria-labelledby': 'requests-due-heading' },
+        h('h2', { id: 'requests-due-heading' }, t('dashboard.requests_due')),
+        h('ul', {}, status.requests_due.map((r) => h('li', {}, r.reference, ' – ', r.deadline.slice(0, 10),
+          r.overdue ? ` (${t('dashboard.request_overdue')})` : ''))),
+      )
+    : null;
   const cards = status.cameras.map((entry) => {
     const camera = entry.camera;
     const links = [];
@@ -84,6 +94,7 @@ export async function render(main) {
     h('h1', {}, t('dashboard.title')),
     alarms,
     overdue,
+    requestsDue,
     h('section', { 'aria-labelledby': 'cameras-heading' },
       h('h2', { id: 'cameras-heading' }, t('dashboard.cameras')),
       cards.length ? h('ul', { class: 'cards' }, cards) : h('p', {}, t('dashboard.no_cameras'))),

@@ -10,6 +10,7 @@
 #include "yardwatch/firmware/exports.h"
 #include "yardwatch/firmware/footage.h"
 #include "yardwatch/firmware/holds.h"
+#include "yardwatch/firmware/requests.h"
 #include "yardwatch/firmware/retention.h"
 #include "yardwatch/firmware/sessions.h"
 #include "yardwatch/firmware/subject_footage.h"
@@ -29,7 +30,8 @@ struct Services {
         viewing(appliance.catalog(), appliance.clock(), audit, footage),
         holds(appliance.catalog(), appliance.clock(), audit),
         subject_footage(appliance.catalog(), appliance.storage(), appliance.clock(), audit),
-        retention(appliance.catalog(), appliance.storage(), appliance.clock(), audit, holds) {}
+        retention(appliance.catalog(), appliance.storage(), appliance.clock(), audit, holds),
+        requests(appliance.catalog(), appliance.clock(), audit) {}
 
   AuditJournal audit;
   AccountService accounts;
@@ -41,6 +43,7 @@ struct Services {
   HoldService holds;                      // incident holds and hold requests (R2)
   SubjectFootageService subject_footage;  // erasure and restriction on request (R7)
   RetentionService retention;             // the sweep, the clock guard, disk pressure
+  RequestService requests;                // the register of data subjects' requests (R7)
 };
 
 }  // namespace yardwatch::firmware
