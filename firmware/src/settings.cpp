@@ -3,13 +3,18 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "yardwatch/firmware/dpia.h"
 #include "yardwatch/recorder/sqlite.h"
 
 namespace yardwatch::firmware {
 
 namespace {
 bool valid_setting(const std::string& key, const std::string& value) {
-  if (key == "policy.require_totp") return value == "0" || value == "1";
+  // policy.four_eyes is stored now and enforced by the four-eyes issue (#8).
+  if (key == "policy.require_totp" || key == "policy.four_eyes")
+    return value == "0" || value == "1";
+  // The date of the last DPIA (R10): YYYY-MM-DD, a real date (dpia.h).
+  if (key == "policy.dpia_date") return parse_civil_date(value).has_value();
   // The appliance's name in police bundles and on their handover receipts.
   if (key == "device.name") {
     return !value.empty() && value.size() <= 100 &&
@@ -49,7 +54,8 @@ Status set_setting(recorder::Catalog& catalog, AuditJournal& audit, const Actor&
     (void)audit.append(by, event);
     return make_error(ErrorKind::kInvalidArgument,
                       "unknown setting or value: '" + key + "' = '" + value +
-                          "' (known: policy.require_totp = 1 | 0; device.name = 1–100 characters)");
+                          "' (known: policy.require_totp = 1 | 0; policy.four_eyes = 1 | 0; "
+                          "device.name = 1–100 characters; policy.dpia_date = YYYY-MM-DD)");
   }
   std::lock_guard lock(catalog.mutex());
   auto& db = catalog.database();

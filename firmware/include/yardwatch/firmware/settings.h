@@ -11,7 +11,9 @@
 
 namespace yardwatch::firmware {
 
-// Known switches and their allowed values: "policy.require_totp" = "1" | "0".
+// Known switches and their allowed values: "policy.require_totp" = "1" | "0",
+// "policy.four_eyes" = "1" | "0" (four_eyes.h), "device.name" (1–100 characters),
+// "policy.dpia_date" = "YYYY-MM-DD" (the date of the last DPIA, dpia.h).
 Status set_setting(recorder::Catalog& catalog, AuditJournal& audit, const Actor& by,
                    const std::string& key, const std::string& value);
 Result<std::string> get_setting(recorder::Catalog& catalog, const std::string& key);
