@@ -6,9 +6,12 @@
 #include "yardwatch/firmware/accounts.h"
 #include "yardwatch/firmware/appliance.h"
 #include "yardwatch/firmware/audit.h"
+#include "yardwatch/firmware/breaches.h"
 #include "yardwatch/firmware/cameras.h"
+#include "yardwatch/firmware/dpia.h"
 #include "yardwatch/firmware/exports.h"
 #include "yardwatch/firmware/footage.h"
+#include "yardwatch/firmware/four_eyes.h"
 #include "yardwatch/firmware/holds.h"
 #include "yardwatch/firmware/retention.h"
 #include "yardwatch/firmware/sessions.h"
@@ -29,7 +32,10 @@ struct Services {
         viewing(appliance.catalog(), appliance.clock(), audit, footage),
         holds(appliance.catalog(), appliance.clock(), audit),
         subject_footage(appliance.catalog(), appliance.storage(), appliance.clock(), audit),
-        retention(appliance.catalog(), appliance.storage(), appliance.clock(), audit, holds) {}
+        retention(appliance.catalog(), appliance.storage(), appliance.clock(), audit, holds),
+        breaches(appliance.catalog(), appliance.clock(), audit),
+        dpia(appliance.catalog(), appliance.clock(), audit),
+        four_eyes(appliance.catalog(), appliance.clock(), audit, accounts) {}
 
   AuditJournal audit;
   AccountService accounts;
@@ -41,6 +47,9 @@ struct Services {
   HoldService holds;                      // incident holds and hold requests (R2)
   SubjectFootageService subject_footage;  // erasure and restriction on request (R7)
   RetentionService retention;             // the sweep, the clock guard, disk pressure
+  BreachService breaches;                 // the breach register (R8)
+  DpiaService dpia;                       // the DPIA date and its reminder (R10)
+  FourEyesService four_eyes;              // second-person approvals (policy.four_eyes)
 };
 
 }  // namespace yardwatch::firmware
