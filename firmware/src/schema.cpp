@@ -202,7 +202,7 @@ CREATE INDEX restrictions_in_force ON restrictions (camera_id, from_utc_us)
   WHERE lifted_utc_us IS NULL;
 )sql"},
     // 5 → 6: the privacy desk (issue #8): the breach register fed by the appliance's own alarms
-    // (R8), camera descriptions for the kwaliteitskaart (R9) and the monthly access reviews.
+    // (R8).
     // firmware/design/privacy_desk.md.
     {6, R"sql(
 -- Which alarm kinds are security incidents, and what the appliance itself can say about each:
@@ -296,22 +296,6 @@ BEGIN
 END;
 CREATE TRIGGER breaches_no_delete BEFORE DELETE ON breaches
   BEGIN SELECT RAISE(ABORT, 'the breach register keeps every entry'); END;
--- What the kwaliteitskaart says about each camera beyond the placement plan (R9): its purpose,
--- where and how it is mounted, and a still image only if a director attaches one.
-CREATE TABLE camera_descriptions (
-  camera_id INTEGER PRIMARY KEY REFERENCES cameras(id),
-  purpose TEXT NOT NULL DEFAULT '',
-  placement TEXT NOT NULL DEFAULT '',
-  still_png BLOB,
-  updated_by TEXT NOT NULL,
-  updated_utc_us INTEGER NOT NULL
-);
--- The monthly access review for the privacy officer, as generated (JSON), one per month.
-CREATE TABLE access_reviews (
-  month TEXT PRIMARY KEY,                       -- YYYY-MM (UTC)
-  generated_utc_us INTEGER NOT NULL,
-  report TEXT NOT NULL
-);
 )sql"},
 }};
 

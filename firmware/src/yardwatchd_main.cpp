@@ -65,6 +65,18 @@ void audit_overdue_holds(firmware::Services& services) {
   }
 }
 
+// The privacy desk (firmware/design/privacy_desk.md): every minute the breach register's
+// automatic entries (made by a trigger, which cannot sign the chain) go on record by `system`,
+// and the DPIA reminder (R10) is audited once per DPIA date and state.
+void privacy_desk_housekeeping(firmware::Services& services) {
+  if (auto audited = services.breaches.audit_new_entries(); !audited.ok()) {
+    std::fprintf(stderr, "yardwatchd: breach register: %s\n", audited.error().to_string().c_str());
+  }
+  if (auto warned = services.dpia.audit_warning(); !warned.ok()) {
+    std::fprintf(stderr, "yardwatchd: DPIA reminder: %s\n", warned.error().to_string().c_str());
+  }
+}
+
 // Disk pressure: below the reserve the oldest unprotected footage goes; if only protected
 // footage is left, the lowest-priority camera stops (and starts again once there is room).
 void relieve_disk_pressure(firmware::Services& services, recorder::Recorder& recorder,
@@ -300,6 +312,7 @@ int run(const firmware::ApplianceOptions& options, int segment_seconds, uint64_t
       last_sweep = now;
       sweep_retention(services);
       audit_overdue_holds(services);
+      privacy_desk_housekeeping(services);
     }
     if (now - last_checkpoint >= kCheckpointIntervalUs) {
       last_checkpoint = now;
