@@ -447,6 +447,12 @@ Result<std::vector<Hold>> HoldService::list(const Principal& by, const HoldFilte
   if (filter.camera) {
     YW_ASSIGN_OR_RETURN(auto camera, catalog_.camera_by_name(*filter.camera));
     camera_id = camera.id;
+    // A viewer asking for the holds of a camera not assigned to them is refused (audited),
+    // not answered with an empty list.
+    if (limited_to_assigned_cameras(by.role, Permission::kRequestHold)) {
+      YW_TRY(authorize(audit_, by, Permission::kRequestHold, camera.id,
+                       hold_event("hold_read", "", {*filter.camera}, 0, 0, "")));
+    }
   }
   std::vector<int64_t> ids;
   {
@@ -478,9 +484,14 @@ Result<std::vector<Hold>> HoldService::list(const Principal& by, const HoldFilte
 Result<Hold> HoldService::get(const Principal& by, int64_t id) {
   YW_TRY(authorize_reading(by, std::to_string(id)));
   YW_ASSIGN_OR_RETURN(auto hold, load(id));
-  // A hold a viewer may not see does not exist for them.
-  if (!hold || !visible_to(by, *hold)) {
-    return make_error(ErrorKind::kNotFound, "no hold with id " + std::to_string(id));
+  if (!hold) return make_error(ErrorKind::kNotFound, "no hold with id " + std::to_string(id));
+  if (!visible_to(by, *hold)) {
+    // A viewer asking by id for a hold of cameras not assigned to them: refused and audited,
+    // like any other object of another camera (issue #6). The entry names the hold and its
+    // cameras but not its case or reason: viewers read their own audit entries.
+    return deny(audit_, by, hold_event("hold_read", std::to_string(id), hold->cameras, 0, 0, ""),
+                make_error(ErrorKind::kPermissionDenied,
+                           "hold " + std::to_string(id) + " covers no camera assigned to you"));
   }
   return std::move(*hold);
 }

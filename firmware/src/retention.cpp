@@ -88,7 +88,19 @@ RetentionService::RetentionService(recorder::Catalog& catalog, const hal::Storag
       holds_(holds),
       guard_(catalog, clock) {}
 
+// Retention deletes nothing on a data volume that is missing, swapped or read-only
+// (hal::Storage::check_volume): its catalog and files are not the ones the decision is about.
+Status RetentionService::require_volume() const {
+  if (const hal::VolumeHealth volume = storage_.check_volume(); !volume.writable()) {
+    return make_error(ErrorKind::kUnavailable,
+                      "data volume " + std::string(hal::volume_state_name(volume.state)) + ": " +
+                          volume.message + "; retention deletes nothing until it is back");
+  }
+  return {};
+}
+
 Result<SweepReport> RetentionService::sweep(const SweepOptions& options) {
+  YW_TRY(require_volume());
   SweepReport report;
   YW_ASSIGN_OR_RETURN(report.clock, guard_.check());
   const int64_t now = report.clock.now_utc_us;
@@ -176,6 +188,7 @@ Result<uint64_t> RetentionService::reserve_bytes(const SpaceReserve& reserve,
 
 Result<PressureOutcome> RetentionService::relieve_disk_pressure(
     const SpaceReserve& reserve, const std::map<int64_t, std::string>& paused) {
+  YW_TRY(require_volume());  // another disk's free space says nothing about this one
   PressureOutcome outcome;
   YW_ASSIGN_OR_RETURN(outcome.free_bytes, storage_.free_bytes());
   YW_ASSIGN_OR_RETURN(outcome.reserve_bytes, reserve_bytes(reserve, paused));

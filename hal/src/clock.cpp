@@ -54,11 +54,18 @@ std::string_view sync_state_name(SyncState state) {
 int64_t SystemClock::now_utc_us() const { return read_clock_us(CLOCK_REALTIME); }
 int64_t SystemClock::monotonic_us() const { return read_clock_us(CLOCK_MONOTONIC); }
 
+SyncState classify_kernel_sync(int clock_state, int status, int64_t now_utc_us) {
+  if (now_utc_us < kEarliestPlausibleUtcUs) return SyncState::kUnsynchronised;
+  if (clock_state == -1) return SyncState::kUnknown;
+  if (clock_state == TIME_ERROR || (status & STA_UNSYNC) != 0) return SyncState::kUnsynchronised;
+  return SyncState::kSynchronised;
+}
+
 SyncState SystemClock::sync_state() const {
-  timex info{};
-  int state = ::adjtimex(&info);
-  if (state == -1) return SyncState::kUnknown;
-  return state == TIME_ERROR ? SyncState::kUnsynchronised : SyncState::kSynchronised;
+  if (assumed_) return *assumed_;
+  timex info{};  // modes = 0: read only, needs no privilege
+  const int state = ::adjtimex(&info);
+  return classify_kernel_sync(state, info.status, now_utc_us());
 }
 
 OffsetClock::OffsetClock(int64_t start_utc_us, SyncState sync_state)
@@ -87,7 +94,9 @@ Result<std::unique_ptr<Clock>> make_board_clock(std::string_view board) {
   const char* unsynced = std::getenv("YARDWATCH_SIM_UNSYNCED");
   const bool is_unsynced = unsynced != nullptr && std::string_view(unsynced) == "1";
   if (sim_now == nullptr || *sim_now == '\0') {
-    if (!is_unsynced) return std::unique_ptr<Clock>(std::make_unique<SystemClock>());
+    if (!is_unsynced) {
+      return std::unique_ptr<Clock>(std::make_unique<SystemClock>(SyncState::kSynchronised));
+    }
     return std::unique_ptr<Clock>(
         std::make_unique<OffsetClock>(read_clock_us(CLOCK_REALTIME), SyncState::kUnsynchronised));
   }

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdlib>
@@ -88,7 +89,8 @@ Result<std::unique_ptr<FileKeyStore>> FileKeyStore::create(const fs::path& direc
     return errno_error(errno, "create key directory " + directory.string());
   }
   ::chmod(directory.c_str(), 0700);
-  if (fs::exists(directory / kMasterKeyFile) || fs::exists(directory / kSigningKeyFile)) {
+  if (fs::exists(directory / kMasterKeyFile) || fs::exists(directory / kSigningKeyFile) ||
+      fs::exists(directory / "device-keys.tpm")) {
     return make_error(ErrorKind::kAlreadyExists,
                       "keys already exist in " + directory.string() + "; refusing to replace them");
   }
@@ -124,19 +126,106 @@ std::array<uint8_t, kSigningPublicKeyBytes> FileKeyStore::signing_public_key() c
   return public_key;
 }
 
-std::string key_fingerprint(std::span<const uint8_t> public_key) {
-  constexpr size_t kFingerprintBytes = 16;
-  if (sodium_init() < 0) std::abort();
-  std::array<uint8_t, crypto_hash_sha256_BYTES> digest{};
-  crypto_hash_sha256(digest.data(), public_key.data(), public_key.size());
-  std::array<char, kFingerprintBytes * 2 + 1> hex{};
-  sodium_bin2hex(hex.data(), hex.size(), digest.data(), kFingerprintBytes);
-  std::string grouped;
-  for (size_t i = 0; i < kFingerprintBytes * 2; i += 4) {
-    if (i != 0) grouped += ' ';
-    grouped.append(hex.data() + i, 4);
+}  // namespace yardwatch::hal
+
+namespace yardwatch::hal {
+
+namespace {
+
+constexpr const char* kSealedBlobFile = "device-keys.tpm";
+
+// Overwrites a regular file with zeros, fsyncs and unlinks it.
+Status shred_file(const std::filesystem::path& path) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd.valid()) return errno_error(errno, "open " + path.string());
+  struct stat info {};
+  if (::fstat(fd.get(), &info) != 0) return errno_error(errno, "stat " + path.string());
+  std::array<uint8_t, 4096> zeros{};
+  auto remaining = static_cast<uint64_t>(info.st_size);
+  while (remaining > 0) {
+    const size_t chunk = static_cast<size_t>(std::min<uint64_t>(remaining, zeros.size()));
+    const ssize_t n = ::write(fd.get(), zeros.data(), chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return errno_error(n < 0 ? errno : EIO, "overwrite " + path.string());
+    remaining -= static_cast<uint64_t>(n);
   }
-  return grouped;
+  if (::fsync(fd.get()) != 0) return errno_error(errno, "fsync " + path.string());
+  fd.reset();
+  if (::unlink(path.c_str()) != 0) return errno_error(errno, "unlink " + path.string());
+  return {};
+}
+
+}  // namespace
+
+SimulatedKeyStore::SimulatedKeyStore()
+    : master_key_(kMasterKeyBytes), signing_key_(kSigningSecretKeyBytes) {
+  if (sodium_init() < 0) std::abort();  // no crypto at all: nothing sensible to do in a test
+  crypto_secretbox_keygen(master_key_.data());
+  std::array<uint8_t, kSigningPublicKeyBytes> public_key{};
+  crypto_sign_keypair(public_key.data(), signing_key_.data());
+}
+
+std::array<uint8_t, kSigningPublicKeyBytes> SimulatedKeyStore::signing_public_key() const {
+  std::array<uint8_t, kSigningPublicKeyBytes> public_key{};
+  crypto_sign_ed25519_sk_to_pk(public_key.data(), signing_key_.data());
+  return public_key;
+}
+
+Result<std::unique_ptr<KeyStore>> create_key_store(const KeyStoreOptions& options) {
+  KeyStoreKind kind = options.kind;
+  if (kind == KeyStoreKind::kAuto) {
+    // A TPM that is present but does not answer is a fault to report, not a reason to fall back
+    // to files silently; only its absence is.
+    const std::string device_prefix = "device:";
+    const bool device_tcti = options.tpm_tcti.rfind(device_prefix, 0) == 0;
+    const std::string device = device_tcti ? options.tpm_tcti.substr(device_prefix.size()) : "";
+    kind = (!device_tcti || fs::exists(device)) ? KeyStoreKind::kTpm : KeyStoreKind::kFile;
+  }
+  if (kind == KeyStoreKind::kTpm) {
+    YW_ASSIGN_OR_RETURN(auto store, TpmKeyStore::create(options.directory, options.tpm_tcti));
+    return std::unique_ptr<KeyStore>(std::move(store));
+  }
+  YW_ASSIGN_OR_RETURN(auto store, FileKeyStore::create(options.directory));
+  return std::unique_ptr<KeyStore>(std::move(store));
+}
+
+Result<std::unique_ptr<KeyStore>> open_key_store(const KeyStoreOptions& options) {
+  if (fs::exists(options.directory / kSealedBlobFile)) {
+    YW_ASSIGN_OR_RETURN(auto store, TpmKeyStore::open(options.directory, options.tpm_tcti));
+    return std::unique_ptr<KeyStore>(std::move(store));
+  }
+  if (options.kind == KeyStoreKind::kTpm && !fs::exists(options.directory / kMasterKeyFile)) {
+    return make_error(
+        ErrorKind::kNotFound,
+        "no TPM-sealed device keys in " + options.directory.string() + " (run `yardwatch init`)");
+  }
+  YW_ASSIGN_OR_RETURN(auto store, FileKeyStore::open(options.directory));
+  return std::unique_ptr<KeyStore>(std::move(store));
+}
+
+Result<DestroyedKeys> destroy_key_store(const KeyStoreOptions& options) {
+  DestroyedKeys destroyed;
+  std::error_code error;
+  if (!fs::exists(options.directory, error)) {
+    return make_error(ErrorKind::kNotFound,
+                      "there is no key directory " + options.directory.string());
+  }
+  if (fs::exists(options.directory / kSealedBlobFile, error)) {
+    YW_TRY(TpmKeyStore::clear_tpm(options.tpm_tcti));
+    destroyed.tpm_cleared = true;
+  }
+  for (const auto& entry : fs::directory_iterator(options.directory, error)) {
+    if (!entry.is_regular_file(error) || entry.is_symlink(error)) continue;
+    YW_TRY(shred_file(entry.path()));
+    destroyed.files.push_back(entry.path().filename().string());
+  }
+  if (error)
+    return make_error(ErrorKind::kInternal,
+                      "list " + options.directory.string() + ": " + error.message());
+  UniqueFd dir_fd(::open(options.directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir_fd.valid()) ::fsync(dir_fd.get());
+  std::sort(destroyed.files.begin(), destroyed.files.end());
+  return destroyed;
 }
 
 }  // namespace yardwatch::hal

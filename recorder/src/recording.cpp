@@ -33,6 +33,7 @@ CameraRecorder::CameraRecorder(Camera camera, Catalog& catalog, const hal::Stora
 CameraRecorder::~CameraRecorder() { stop(); }
 
 void CameraRecorder::start() {
+  heartbeat();
   thread_ = std::thread([this] {
     try {
       run();
@@ -57,12 +58,23 @@ void CameraRecorder::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+bool CameraRecorder::alive(int64_t now_monotonic_us) const {
+  return now_monotonic_us < alive_until_monotonic_us_.load(std::memory_order_relaxed);
+}
+
+void CameraRecorder::heartbeat(int64_t extra_us) {
+  alive_until_monotonic_us_.store(
+      clock_.monotonic_us() + static_cast<int64_t>(config_.stuck_after_ms) * 1000 + extra_us,
+      std::memory_order_relaxed);
+}
+
 RecorderStats CameraRecorder::stats() const {
   std::lock_guard lock(stats_mutex_);
   return stats_;
 }
 
 void CameraRecorder::sleep_interruptibly(uint32_t ms) {
+  heartbeat(static_cast<int64_t>(ms) * 1000);  // a bounded wait is not being stuck
   std::unique_lock lock(wake_mutex_);
   wake_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stopping_.load(); });
 }
@@ -79,6 +91,7 @@ void CameraRecorder::publish(const std::string& state, const std::string& reason
 void CameraRecorder::run() {
   uint32_t backoff_ms = 250;
   while (!stopping_) {
+    heartbeat();
     publish("connecting", "");
     published_recording_ = false;
     segmenter_ = std::make_unique<Segmenter>(
@@ -147,6 +160,7 @@ void CameraRecorder::on_track(const TrackInfo& track) {
 }
 
 void CameraRecorder::on_access_unit(AccessUnit&& unit) {
+  heartbeat();
   segmenter_->on_access_unit(std::move(unit));
 }
 
@@ -157,6 +171,10 @@ Status CameraRecorder::begin_segment(const Fragment& fragment) {
     return make_error(ErrorKind::kResourceExhausted, "data volume is full");
   }
   last_space_check_monotonic_us_ = now_mono;
+  // Never a byte onto a volume that is missing, swapped or read-only (hal::Storage).
+  if (const hal::VolumeHealth volume = storage_.check_volume(); !volume.writable()) {
+    return make_error(ErrorKind::kUnavailable, "data volume: " + volume.message);
+  }
   auto free = storage_.free_bytes();
   if (free.ok() && free.value() < config_.min_free_bytes + fragment.bytes().size()) {
     return make_error(ErrorKind::kResourceExhausted,
@@ -315,7 +333,9 @@ void CameraRecorder::on_fragment(Fragment&& fragment) {
     ++stats_.fragments_dropped;
     return;
   }
-  // Sealed where the segmenter collected it: no copy of the fragment is made (segmenter.h).
+  // Sealed where the segmenter collected it: no copy of the fragment is made (segmenter.h); its
+  // plaintext size is taken first, for the bitrate in /metrics.
+  const uint64_t fragment_bytes = fragment.bytes().size();
   auto appended = writer_->append_fragment_in_place(fragment.info, fragment.buffer, fragment.begin);
   if (appended.ok()) appended = writer_->sync();
   if (!appended.ok()) {
@@ -328,6 +348,7 @@ void CameraRecorder::on_fragment(Fragment&& fragment) {
   {
     std::lock_guard lock(stats_mutex_);
     ++stats_.fragments_written;
+    stats_.bytes_written += fragment_bytes;
   }
   if (!published_recording_) {
     publish("recording", "");
@@ -374,6 +395,17 @@ Status Recorder::sync_cameras() {
     recorders_.emplace(camera.id, std::move(recorder));
   }
   return {};
+}
+
+std::vector<CameraHealth> Recorder::health() const {
+  const int64_t now = clock_.monotonic_us();
+  std::vector<CameraHealth> result;
+  result.reserve(recorders_.size());
+  for (const auto& [id, recorder] : recorders_) {
+    result.push_back(
+        CameraHealth{id, recorder->camera().spec.name, recorder->alive(now), recorder->stats()});
+  }
+  return result;
 }
 
 void Recorder::pause(int64_t camera_id, const std::string& reason) {

@@ -110,8 +110,8 @@ Result<DeletionPlan> mark_expired(Catalog& catalog, int64_t now_utc_us) {
     auto collect_gap = [&](int64_t gap_to) -> Status {
       const int64_t end_before = std::min(cutoff, gap_to == kMax ? kMax : gap_to + 1);
       if (end_before <= gap_from) return {};
-      YW_ASSIGN_OR_RETURN(auto found, catalog.complete_segments_within(camera.id, gap_from,
-                                                                       gap_from, end_before));
+      YW_ASSIGN_OR_RETURN(
+          auto found, catalog.complete_segments_within(camera.id, gap_from, gap_from, end_before));
       ids.insert(ids.end(), found.begin(), found.end());
       return {};
     };
@@ -240,7 +240,15 @@ Result<FinishReport> finish_deletions(Catalog& catalog, const hal::Storage& stor
   }
   if (!proceed(DeletionStep::kCheckpointed, 0)) return report;
 
-  // Step 3: the files. A missing file is fine (a crash after its unlink).
+  // Step 3: the files. A missing file is fine (a crash after its unlink) — but only on the right
+  // volume: on a swapped disk the same paths name another disk's files, and under a missing one
+  // they name the root filesystem's. The rows stay `garbage` (their keys are gone) until the
+  // volume is back; the next call or recovery finishes them.
+  if (const hal::VolumeHealth volume = storage.check_volume(); !volume.writable()) {
+    return make_error(ErrorKind::kUnavailable, "data volume: " + volume.message +
+                                                   "; no segment file is removed until the "
+                                                   "right volume is back");
+  }
   const fs::path& data_dir = storage.data_dir();
   std::set<fs::path> directories;
   std::vector<int64_t> ids;

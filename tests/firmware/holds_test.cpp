@@ -292,7 +292,28 @@ TEST_CASE(
   auto viewer_list = f.holds().list(who.viewer);
   REQUIRE(viewer_list.value().size() == 1);
   CHECK(viewer_list.value()[0].id == on_yard.value().id);
-  CHECK(f.holds().get(who.viewer, on_gate.value().id).error().kind == ErrorKind::kNotFound);
+  // A hold of another camera, asked for by id or by camera: refused and audited, without its
+  // case or reason in the viewer's own journal.
+  auto other = f.holds().get(who.viewer, on_gate.value().id);
+  REQUIRE_FALSE(other.ok());
+  CHECK(other.error().kind == ErrorKind::kPermissionDenied);
+  const auto refused = f.entries("hold_read").back();
+  CHECK_FALSE(refused.event.allowed);
+  CHECK(refused.event.object_id == std::to_string(on_gate.value().id));
+  CHECK(refused.event.camera == "gate");
+  CHECK(refused.event.purpose.empty());
+  CHECK(refused.event.details.find("case") == std::string::npos);
+  CHECK(f.holds().get(who.viewer, 999).error().kind == ErrorKind::kNotFound);
+  HoldFilter viewer_gate;
+  viewer_gate.camera = "gate";
+  auto by_camera = f.holds().list(who.viewer, viewer_gate);
+  REQUIRE_FALSE(by_camera.ok());
+  CHECK(by_camera.error().kind == ErrorKind::kPermissionDenied);
+  CHECK_FALSE(f.entries("hold_read").back().event.allowed);
+  CHECK(f.entries("hold_read").back().event.camera == "gate");
+  HoldFilter viewer_yard;
+  viewer_yard.camera = "yard";
+  CHECK(f.holds().list(who.viewer, viewer_yard).value().size() == 1);
   auto admin = f.holds().list(who.admin);
   REQUIRE_FALSE(admin.ok());
   CHECK(admin.error().kind == ErrorKind::kPermissionDenied);

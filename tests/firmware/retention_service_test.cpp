@@ -45,6 +45,7 @@ class SmallDisk final : public hal::Storage {
   [[nodiscard]] Status sync_directory(const std::filesystem::path& directory) const override {
     return real_.sync_directory(directory);
   }
+  [[nodiscard]] hal::VolumeHealth check_volume() const override { return real_.check_volume(); }
 
  private:
   const hal::Storage& real_;

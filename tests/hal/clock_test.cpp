@@ -1,5 +1,7 @@
 #include "yardwatch/hal/clock.h"
 
+#include <sys/timex.h>
+
 #include <catch2/catch.hpp>
 #include <cstdlib>
 
@@ -51,6 +53,23 @@ TEST_CASE("YARDWATCH_SIM_NOW sets the host-sim clock, which then runs on", "[hal
   ::unsetenv("YARDWATCH_SIM_UNSYNCED");
 }
 
+TEST_CASE("without YARDWATCH_SIM_NOW the host-sim clock is the host's, synchronised unless told",
+          "[hal][clock]") {
+  ::unsetenv("YARDWATCH_SIM_NOW");
+  ::unsetenv("YARDWATCH_SIM_UNSYNCED");
+  auto clock = make_board_clock("host-sim");
+  REQUIRE(clock.ok());
+  const int64_t host_now = SystemClock().now_utc_us();
+  CHECK(clock.value()->now_utc_us() >= host_now);
+  CHECK(clock.value()->now_utc_us() < host_now + 5'000'000);
+  CHECK(clock.value()->sync_state() == SyncState::kSynchronised);
+  ::setenv("YARDWATCH_SIM_UNSYNCED", "1", 1);
+  auto unsynced = make_board_clock("host-sim");
+  REQUIRE(unsynced.ok());
+  CHECK(unsynced.value()->sync_state() == SyncState::kUnsynchronised);
+  ::unsetenv("YARDWATCH_SIM_UNSYNCED");
+}
+
 TEST_CASE("SimulatedClock moves only when told, and can jump the wall clock alone",
           "[hal][clock]") {
   SimulatedClock clock(1'000'000);
@@ -61,4 +80,44 @@ TEST_CASE("SimulatedClock moves only when told, and can jump the wall clock alon
   clock.jump_wall_clock_us(-1'000'000);
   CHECK(clock.now_utc_us() == 500);
   CHECK(clock.monotonic_us() == 500);
+}
+
+TEST_CASE(
+    "the kernel's sync state: STA_UNSYNC, TIME_ERROR and times before 2020 are unsynchronised",
+    "[hal][clock]") {
+  const int64_t now = parse_iso8601_utc_us("2026-11-25T10:00:00Z").value();
+  const int64_t in_1970 = 86'400'000'000LL;
+  struct Row {
+    int clock_state;
+    int status;
+    int64_t utc_us;
+    SyncState expected;
+  };
+  for (const Row& row : {
+           Row{TIME_OK, 0, now, SyncState::kSynchronised},
+           Row{TIME_INS, STA_PLL, now, SyncState::kSynchronised},
+           Row{TIME_OK, STA_UNSYNC, now, SyncState::kUnsynchronised},
+           Row{TIME_ERROR, 0, now, SyncState::kUnsynchronised},
+           Row{-1, 0, now, SyncState::kUnknown},
+           // A board without a battery-backed RTC boots in 1970: never trusted, whatever NTP says.
+           Row{TIME_OK, 0, in_1970, SyncState::kUnsynchronised},
+           Row{TIME_OK, 0, kEarliestPlausibleUtcUs - 1, SyncState::kUnsynchronised},
+           Row{TIME_OK, 0, kEarliestPlausibleUtcUs, SyncState::kSynchronised},
+       }) {
+    INFO("state " << row.clock_state << " status " << row.status << " at " << row.utc_us);
+    CHECK(classify_kernel_sync(row.clock_state, row.status, row.utc_us) == row.expected);
+  }
+  CHECK(kEarliestPlausibleUtcUs == parse_iso8601_utc_us("2020-01-01T00:00:00Z").value());
+}
+
+TEST_CASE("SystemClock reports what adjtimex says about this machine", "[hal][clock]") {
+  SystemClock clock;
+  timex info{};
+  const int state = ::adjtimex(&info);
+  const SyncState expected = classify_kernel_sync(state, info.status, clock.now_utc_us());
+  INFO("adjtimex: state " << state << ", status 0x" << std::hex << info.status);
+  CHECK(clock.sync_state() == expected);
+  const int64_t first = clock.monotonic_us();
+  CHECK(clock.monotonic_us() >= first);
+  CHECK(clock.now_utc_us() > kEarliestPlausibleUtcUs);
 }

@@ -83,8 +83,12 @@ std::string CamSim::control(const std::string& command) const {
   return reply;
 }
 
-ApplianceFixture::ApplianceFixture(const fs::path& root, std::optional<fs::path> data_dir)
-    : root_(root), data_dir_(data_dir.value_or(root / "data")), key_dir_(root / "keys") {
+ApplianceFixture::ApplianceFixture(const fs::path& root, std::optional<fs::path> data_dir,
+                                   std::optional<fs::path> config)
+    : root_(root),
+      data_dir_(data_dir.value_or(root / "data")),
+      key_dir_(root / "keys"),
+      config_(std::move(config)) {
   auto result = cli({"init"});
   INFO(result.err);
   REQUIRE(result.exit_code == 0);
@@ -108,6 +112,7 @@ CommandResult ApplianceFixture::cli_env(std::vector<std::string> args,
   std::vector<std::string> argv = {binary_path("yardwatch").string()};
   argv.insert(argv.end(), args.begin(), args.end());
   argv.insert(argv.end(), {"--data", data_dir_.string(), "--key-dir", key_dir_.string()});
+  if (config_) argv.insert(argv.end(), {"--config", config_->string()});
   return run_command(argv, input, env);
 }
 
@@ -166,6 +171,10 @@ void ApplianceFixture::start_daemon(std::vector<std::string> extra_args,
   if (daemon_) previous_logs_ += daemon_->stderr_text();
   std::vector<std::string> argv = {binary_path("yardwatchd").string(), "--data", data_dir_.string(),
                                    "--key-dir", key_dir_.string()};
+  if (config_) {
+    argv.push_back("--config");
+    argv.push_back(config_->string());
+  }
   // The web admin listens on 8443 by default; tests that do not drive it keep the port free.
   if (std::find(extra_args.begin(), extra_args.end(), "--listen") == extra_args.end()) {
     argv.insert(argv.end(), {"--listen", "off"});

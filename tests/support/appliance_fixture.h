@@ -48,8 +48,10 @@ class CamSim {
 
 class ApplianceFixture {
  public:
+  // `config`: a configuration file passed as --config to every command and to the daemon.
   explicit ApplianceFixture(const std::filesystem::path& root,
-                            std::optional<std::filesystem::path> data_dir = std::nullopt);
+                            std::optional<std::filesystem::path> data_dir = std::nullopt,
+                            std::optional<std::filesystem::path> config = std::nullopt);
   ~ApplianceFixture();
 
   [[nodiscard]] const std::filesystem::path& data_dir() const { return data_dir_; }
@@ -92,6 +94,7 @@ class ApplianceFixture {
   std::filesystem::path root_;
   std::filesystem::path data_dir_;
   std::filesystem::path key_dir_;
+  std::optional<std::filesystem::path> config_;
   std::unique_ptr<Process> daemon_;
   std::string previous_logs_;
   std::string setup_code_;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "appliance_commands.h"
 #include "verify_page.h"
 #include "yardwatch/firmware/appliance.h"
 #include "yardwatch/firmware/export_receipt.h"
@@ -30,7 +31,7 @@ namespace format = recorder::bundle_format;
 constexpr int kExitFailure = 1;
 
 struct ExportOptions {
-  firmware::ApplianceOptions appliance;
+  firmware::ApplianceArguments arguments;  // resolved with the configuration file and board
   bool json_output = false;
   std::string user;
   std::string totp;
@@ -42,6 +43,7 @@ struct ExportOptions {
   std::string recipient;
   std::string requested_by;
   std::filesystem::path out;
+  std::string media;  // a USB stick (`yardwatch media list`); --out is then the directory name
   std::filesystem::path passphrase_file;
   std::filesystem::path receipt;
   std::string id;
@@ -53,10 +55,15 @@ int fail(const std::string& message) {
 }
 
 void add_common(CLI::App* command, ExportOptions& options, bool with_json) {
-  command->add_option("--data", options.appliance.data_dir, "data directory")->required();
-  command->add_option("--key-dir", options.appliance.key_dir,
-                      "key directory (default: <data>.keys beside the data directory)");
-  command->add_option("--board", options.appliance.board, "board")->capture_default_str();
+  command->add_option("--data", options.arguments.data_dir,
+                      "data directory (default: from the configuration file)");
+  command->add_option("--key-dir", options.arguments.key_dir,
+                      "key directory (default: the board's, else <data>.keys beside the data)");
+  command->add_option("--board", options.arguments.board,
+                      "board (default: the configuration file's, else host-sim)");
+  command->add_option("--config", options.arguments.config_file,
+                      "configuration file (default /etc/yardwatch/yardwatch.toml when --data is "
+                      "not given)");
   command->add_option("--user", options.user, "your personal account (a director)")->required();
   command->add_flag("--password-stdin")
       ->description("read the password from the first line of stdin (the only way)");
@@ -111,6 +118,16 @@ json manifest_json(const format::Manifest& m, const std::string& manifest_sha256
               {"gaps", gaps}};
 }
 
+// The appliance the command line and the configuration name, opened as the service user (as
+// every command that touches the data does; appliance_commands.h).
+Result<std::unique_ptr<firmware::Appliance>> open_appliance(
+    const ExportOptions& options, firmware::ResolvedAppliance* resolved_out = nullptr) {
+  YW_ASSIGN_OR_RETURN(auto resolved, firmware::resolve_appliance(options.arguments));
+  YW_TRY(drop_to_service_user(resolved.options));
+  if (resolved_out != nullptr) *resolved_out = resolved;
+  return firmware::Appliance::open(resolved.options);
+}
+
 Result<firmware::Principal> sign_in(firmware::Services& services, const ExportOptions& options) {
   firmware::Credentials credentials{options.user, read_password(), options.totp, "console"};
   auto principal = services.accounts.authenticate(credentials);
@@ -131,15 +148,29 @@ int cmd_export_create(const ExportOptions& options) {
     passphrase = format::passphrase_from_file_text(text);
     sodium_memzero(text.data(), text.size());
   }
-  // --out names the new bundle directory; its parent stands for the stick (hal::RemovableMedia,
-  // a directory medium on host-sim).
-  const std::filesystem::path out = std::filesystem::absolute(options.out).lexically_normal();
-  const std::filesystem::path parent = out.parent_path();
-  const std::string directory = out.filename().string();
-  hal::DirectoryMedia media(parent, "directory " + parent.string());
-
-  auto appliance = firmware::Appliance::open(options.appliance);
+  firmware::ResolvedAppliance resolved;
+  auto appliance = open_appliance(options, &resolved);
   if (!appliance.ok()) return fail(appliance.error().message);
+  // With --media the bundle goes into the directory --out on that USB stick (mounted by `yardwatch
+  // media mount`); without it --out names the new bundle directory and its parent stands for the
+  // stick (a directory medium).
+  std::unique_ptr<hal::RemovableMedia> media;
+  std::string media_id;
+  std::string directory;
+  std::filesystem::path out;
+  if (!options.media.empty()) {
+    media = std::make_unique<hal::UsbMedia>(media_options(resolved));
+    media_id = options.media;
+    directory = options.out.string();
+  } else {
+    out = std::filesystem::absolute(options.out).lexically_normal();
+    const std::filesystem::path parent = out.parent_path();
+    auto directory_media =
+        std::make_unique<hal::DirectoryMedia>(parent, "directory " + parent.string());
+    media_id = directory_media->id();
+    media = std::move(directory_media);
+    directory = out.filename().string();
+  }
   firmware::Services services(*appliance.value());
   services.exports.set_verify_page(verify_page::html());
   auto principal = sign_in(services, options);
@@ -154,11 +185,20 @@ int cmd_export_create(const ExportOptions& options) {
   request.recipient = options.recipient;
   request.requested_by = options.requested_by;
   request.passphrase = std::move(passphrase);
-  request.media_id = media.id();
+  request.media_id = media_id;
   request.directory_name = directory;
   const auto started = std::chrono::steady_clock::now();
-  auto outcome = services.exports.create_export(principal.value(), std::move(request), media);
+  auto outcome = services.exports.create_export(principal.value(), std::move(request), *media);
   if (!outcome.ok()) return fail(outcome.error().message);
+  if (out.empty()) {
+    // On a stick: where it is mounted.
+    out = directory;
+    if (auto present = media->list(); present.ok()) {
+      for (const auto& stick : present.value()) {
+        if (stick.id == media_id && !stick.root.empty()) out = stick.root / directory;
+      }
+    }
+  }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   const auto& record = outcome.value().record;
@@ -194,7 +234,7 @@ int cmd_export_create(const ExportOptions& options) {
 }
 
 int cmd_export_receipt(const ExportOptions& options) {
-  auto appliance = firmware::Appliance::open(options.appliance);
+  auto appliance = open_appliance(options);
   if (!appliance.ok()) return fail(appliance.error().message);
   firmware::Services services(*appliance.value());
   auto principal = sign_in(services, options);
@@ -245,8 +285,11 @@ std::function<std::optional<int>()> register_export_commands(CLI::App& app) {
                      "who made the demand (default: the recipient)");
   create
       ->add_option("--out", options->out,
-                   "the bundle directory to create ([A-Za-z0-9._-] name; must not exist)")
+                   "the bundle directory to create ([A-Za-z0-9._-] name; must not exist); with "
+                   "--media, its name on the stick")
       ->required();
+  create->add_option("--media", options->media,
+                     "a USB stick from `yardwatch media list` (mounted with `media mount`)");
   create
       ->add_option("--passphrase-file", options->passphrase_file,
                    "file whose first line is the passphrase (12+ characters), handed over "

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "appliance_commands.h"
 #include "yardwatch/firmware/appliance.h"
 #include "yardwatch/firmware/cameras.h"
 #include "yardwatch/hal/clock.h"
@@ -61,7 +62,7 @@ std::string read_stdin_line() {
 
 // Everything a command of this file may take; each command registers the options it uses.
 struct Options {
-  firmware::ApplianceOptions appliance;
+  firmware::ApplianceArguments arguments;  // resolved with the configuration file and board
   bool json_output = false;
   std::string user;
   std::string totp;
@@ -81,10 +82,15 @@ struct Options {
 };
 
 void add_common(CLI::App* command, Options& options, bool with_json) {
-  command->add_option("--data", options.appliance.data_dir, "data directory")->required();
-  command->add_option("--key-dir", options.appliance.key_dir,
-                      "key directory (default: <data>.keys beside the data directory)");
-  command->add_option("--board", options.appliance.board, "board")->capture_default_str();
+  command->add_option("--data", options.arguments.data_dir,
+                      "data directory (default: from the configuration file)");
+  command->add_option("--key-dir", options.arguments.key_dir,
+                      "key directory (default: the board's, else <data>.keys beside the data)");
+  command->add_option("--board", options.arguments.board,
+                      "board (default: the configuration file's, else host-sim)");
+  command->add_option("--config", options.arguments.config_file,
+                      "configuration file (default /etc/yardwatch/yardwatch.toml when --data is "
+                      "not given)");
   if (with_json) command->add_flag("--json", options.json_output, "machine-readable output");
 }
 
@@ -103,11 +109,19 @@ Result<int64_t> parse_time(const std::string& text, const std::string& what) {
   return parsed.value();
 }
 
+// The appliance the command line and the configuration name, opened as the service user (as
+// every command that touches the data does; appliance_commands.h).
+Result<std::unique_ptr<firmware::Appliance>> open_appliance(const Options& options) {
+  YW_ASSIGN_OR_RETURN(auto resolved, firmware::resolve_appliance(options.arguments));
+  YW_TRY(drop_to_service_user(resolved.options));
+  return firmware::Appliance::open(resolved.options);
+}
+
 // Opens the appliance and its services, signs the person in if the command needs one, and runs
 // the body.
 int with_services(const Options& options, bool sign_in,
                   const std::function<int(firmware::Services&, const firmware::Principal*)>& body) {
-  auto appliance = firmware::Appliance::open(options.appliance);
+  auto appliance = open_appliance(options);
   if (!appliance.ok()) return fail(appliance.error());
   firmware::Services services(*appliance.value());
   if (!sign_in) return body(services, nullptr);
@@ -452,7 +466,7 @@ int cmd_camera_set(const Options& options) {
     return fail(make_error(ErrorKind::kInvalidArgument,
                            "give --retention-days and/or --priority to change"));
   }
-  auto appliance = firmware::Appliance::open(options.appliance);
+  auto appliance = open_appliance(options);
   if (!appliance.ok()) return fail(appliance.error());
   firmware::Services services(*appliance.value());
   auto camera = firmware::update_camera(appliance.value()->catalog(), services.audit,

@@ -11,12 +11,15 @@
 #include <optional>
 #include <string>
 
+#include "appliance_commands.h"
 #include "audit_commands.h"
 #include "export_commands.h"
 #include "retention_commands.h"
 #include "yardwatch/firmware/appliance.h"
 #include "yardwatch/firmware/audit_format.h"
 #include "yardwatch/firmware/cameras.h"
+#include "yardwatch/firmware/config.h"
+#include "yardwatch/firmware/provisioning.h"
 #include "yardwatch/firmware/services.h"
 #include "yardwatch/firmware/settings.h"
 #include "yardwatch/firmware/tls_certificate.h"
@@ -33,15 +36,22 @@ constexpr int kExitFailure = 1;
 constexpr int kExitViolations = 2;
 
 struct CommonOptions {
-  firmware::ApplianceOptions appliance;
+  firmware::ApplianceArguments arguments;  // as given
+  firmware::ResolvedAppliance resolved;    // with the configuration file and the board
+  firmware::ApplianceOptions appliance;    // = resolved.options
   bool json_output = false;
 };
 
 void add_common(CLI::App* command, CommonOptions& options, bool with_json) {
-  command->add_option("--data", options.appliance.data_dir, "data directory")->required();
-  command->add_option("--key-dir", options.appliance.key_dir,
-                      "key directory (default: <data>.keys beside the data directory)");
-  command->add_option("--board", options.appliance.board, "board")->capture_default_str();
+  command->add_option("--data", options.arguments.data_dir,
+                      "data directory (default: from the configuration file)");
+  command->add_option("--key-dir", options.arguments.key_dir,
+                      "key directory (default: the board's, else <data>.keys beside the data)");
+  command->add_option("--board", options.arguments.board,
+                      "board (default: the configuration file's, else host-sim)");
+  command->add_option("--config", options.arguments.config_file,
+                      "configuration file (default /etc/yardwatch/yardwatch.toml when --data is "
+                      "not given)");
   if (with_json) command->add_flag("--json", options.json_output, "machine-readable output");
 }
 
@@ -89,36 +99,27 @@ void add_sign_in(CLI::App* command, SignIn& sign_in) {
 }
 
 int cmd_init(const CommonOptions& options, bool new_setup_code) {
-  Result<std::unique_ptr<firmware::Appliance>> appliance =
-      new_setup_code ? firmware::Appliance::open(options.appliance)
-                     : firmware::Appliance::init(options.appliance);
-  if (!appliance.ok()) return fail(appliance.error());
-  firmware::Services services(*appliance.value());
-  auto code = services.accounts.issue_setup_code();
-  if (!code.ok()) return fail(code.error());
-  auto device = appliance.value()->catalog().device_id();
+  // First boot: keys, catalog and the setup code; the record goes to the console, the journal
+  // and the label file (firmware/provisioning.h).
+  const auto label = firmware::label_file_for(options.appliance, options.resolved.board.label_file);
+  auto provisioning = firmware::provision(options.appliance, label, new_setup_code);
+  if (!provisioning.ok()) return fail(provisioning.error());
+  const auto& p = provisioning.value();
   if (!new_setup_code) {
-    // The web admin's certificate, beside the device keys (never in the data directory).
-    if (auto made = firmware::ensure_tls_certificate(appliance.value()->key_dir(),
-                                                     device.ok() ? device.value() : "",
-                                                     appliance.value()->clock().now_utc_us());
-        !made.ok()) {
-      return fail(made.error());
-    }
-    auto fingerprint = firmware::tls_certificate_fingerprint(
-        firmware::tls_files(appliance.value()->key_dir()).certificate);
-    std::printf(
-        "initialised %s\n  keys: %s\n  device id: %s\n  web admin certificate SHA-256: %s\n",
-        options.appliance.data_dir.c_str(), appliance.value()->key_dir().c_str(),
-        device.ok() ? device.value().c_str() : "?",
-        fingerprint.ok() ? fingerprint.value().c_str() : "?");
+    std::printf("initialised %s\n  keys: %s (%s key store)\n  device id: %s\n",
+                options.appliance.data_dir.c_str(), p.key_dir.c_str(), p.key_store.c_str(),
+                p.device_id.c_str());
+    std::printf("  web admin certificate SHA-256: %s\n", p.tls_fingerprint.c_str());
   }
   std::printf(
+      "  device fingerprint: %s\n"
       "  one-time setup code: %s  (valid 24 hours, for the first admin only)\n"
+      "  label: %s\n"
       "  create the first admin with:\n"
       "    yardwatch user create-first-admin --data %s --name NAME --setup-code CODE "
       "--password-stdin\n",
-      code.value().c_str(), options.appliance.data_dir.c_str());
+      p.fingerprint.c_str(), p.setup_code.c_str(), p.label_file.c_str(),
+      options.appliance.data_dir.c_str());
   return 0;
 }
 
@@ -369,6 +370,8 @@ int cmd_status(const CommonOptions& options) {
   result["device"] = json{
       {"id", device_id.ok() ? device_id.value() : ""},
       {"fingerprint", firmware::audit_format::key_fingerprint(app.keys().signing_public_key())}};
+  result["board"] = options.appliance.board;
+  result["key_store"] = std::string(app.keys().kind());
   // Compared with what the browser shows the first time it connects to the web admin.
   auto tls_fingerprint =
       firmware::tls_certificate_fingerprint(firmware::tls_files(app.key_dir()).certificate);
@@ -404,9 +407,20 @@ int cmd_status(const CommonOptions& options) {
   result["cameras"] = camera_list;
   auto free = app.storage().free_bytes();
   auto total = app.storage().total_bytes();
+  const hal::VolumeHealth volume = app.storage().check_volume();
+  json smart = nullptr;
+  if (volume.smart) {
+    smart = json{{"supported", volume.smart->supported},
+                 {"passed", volume.smart->passed},
+                 {"summary", volume.smart->summary}};
+  }
   result["storage"] = json{{"data_dir", options.appliance.data_dir.string()},
                            {"free_bytes", free.ok() ? json(free.value()) : json(nullptr)},
-                           {"total_bytes", total.ok() ? json(total.value()) : json(nullptr)}};
+                           {"total_bytes", total.ok() ? json(total.value()) : json(nullptr)},
+                           {"volume", std::string(hal::volume_state_name(volume.state))},
+                           {"volume_message", volume.message},
+                           {"filesystem_errors", volume.filesystem_errors},
+                           {"smart", smart}};
   json alarm_list = json::array();
   for (const auto& alarm : alarms.value()) {
     std::string camera_name;
@@ -688,6 +702,10 @@ int main(int argc, char** argv) {
                    "keep this many days (default 730, the 2-year term)")
       ->check(CLI::Range(int64_t{1}, int64_t{36500}));
 
+  cli::ApplianceCommands appliance_commands;
+  cli::register_appliance_commands(app, appliance_commands, [&options](CLI::App* command) {
+    add_common(command, options, false);
+  });
   const cli::CommandRunner run_retention_command = cli::register_retention_commands(app);
   auto run_export_command = cli::register_export_commands(app);
 
@@ -697,8 +715,23 @@ int main(int argc, char** argv) {
     return app.exit(error);
   }
   try {
+    if (auto code = cli::run_standalone_appliance_commands(appliance_commands)) return *code;
     if (auto code = run_retention_command()) return *code;
     if (auto code = run_export_command()) return *code;
+    // Every other command works on an appliance: the command line, the configuration file and
+    // the board together say where it is.
+    auto resolved = firmware::resolve_appliance(options.arguments);
+    if (!resolved.ok()) return fail(resolved.error());
+    options.resolved = std::move(resolved).value();
+    options.appliance = options.resolved.options;
+    if (!cli::keeps_root(appliance_commands)) {
+      if (auto dropped = cli::drop_to_service_user(options.appliance); !dropped.ok()) {
+        return fail(dropped.error());
+      }
+    }
+    if (auto code = cli::run_appliance_commands(appliance_commands, options.resolved)) {
+      return *code;
+    }
     if (audit_list->parsed() || audit_verify->parsed() || audit_export->parsed() ||
         audit_prune->parsed()) {
       return with_services(options, [&](firmware::Appliance& appliance, firmware::Services&) {
@@ -717,6 +750,19 @@ int main(int argc, char** argv) {
               auto value = firmware::get_setting(appliance.catalog(), setting_key);
               if (!value.ok()) return fail(value.error());
               std::printf("%s = %s\n", setting_key.c_str(), value.value().c_str());
+              return 0;
+            }
+            // With a configuration file, the file is the switches' source of truth: change it
+            // there (validated, written back, audited), which updates the setting too.
+            if (!options.appliance.config_file.empty() && setting_key.starts_with("policy.")) {
+              const std::string as_bool = setting_value == "1"   ? "true"
+                                          : setting_value == "0" ? "false"
+                                                                 : setting_value;
+              auto changed = firmware::change_config(
+                  options.appliance.config_file, appliance.catalog(), services.audit,
+                  firmware::Actor::console(), setting_key, as_bool);
+              if (!changed.ok()) return fail(changed.error());
+              std::printf("%s = %s\n", setting_key.c_str(), setting_value.c_str());
               return 0;
             }
             auto changed =
@@ -740,7 +786,13 @@ int main(int argc, char** argv) {
     if (user_passwd->parsed()) return cmd_user_passwd(options, who);
     if (user_totp_enrol->parsed()) return cmd_user_totp_enrol(options, who);
     if (user_totp_confirm->parsed()) return cmd_user_totp_confirm(options, who, user.code);
-    if (camera_add->parsed()) return cmd_camera_add(options, spec);
+    if (camera_add->parsed()) {
+      // Without --retention-days a new camera gets the configuration's default (R2: ≤ 28).
+      if (camera_add->count("--retention-days") == 0 && !options.appliance.config_file.empty()) {
+        spec.retention_days = options.resolved.config.default_retention_days;
+      }
+      return cmd_camera_add(options, spec);
+    }
     if (camera_list->parsed()) return cmd_camera_list(options);
     if (camera_remove->parsed()) return cmd_camera_remove(options, remove_name);
     if (status->parsed()) return cmd_status(options);

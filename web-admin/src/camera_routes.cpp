@@ -24,8 +24,10 @@ json camera_json(const recorder::Camera& camera) {
   return out;
 }
 
-Result<recorder::CameraSpec> camera_spec(const json& body, bool with_name) {
+Result<recorder::CameraSpec> camera_spec(const json& body, bool with_name,
+                                         int default_retention_days = 28) {
   recorder::CameraSpec spec;
+  spec.retention_days = default_retention_days;
   if (with_name) {
     YW_ASSIGN_OR_RETURN(spec.name, string_field(body, "name", 64));
   }
@@ -75,7 +77,7 @@ void add_camera_routes(Router& router, WebContext& context) {
               [&context](Request& request) {
                 auto body = parse_body(request);
                 if (!body.ok()) return error_reply(body.error());
-                auto spec = camera_spec(body.value(), true);
+                auto spec = camera_spec(body.value(), true, context.options.default_retention_days);
                 if (!spec.ok()) return error_reply(spec.error());
                 auto camera = context.services.cameras.add(*request.principal, spec.value());
                 if (!camera.ok()) return error_reply(camera.error());
@@ -308,6 +310,7 @@ std::string metrics_text(WebContext& context) {
   auto alarms = catalog.open_alarms();
   metric("yardwatch_alarms_open", "open alarms", "gauge",
          {{"", alarms.ok() ? static_cast<double>(alarms.value().size()) : 0.0}});
+  if (context.options.daemon_metrics) out += context.options.daemon_metrics();
   return out;
 }
 

@@ -225,6 +225,7 @@ Result<std::unique_ptr<WebServer>> WebServer::create(firmware::Appliance& applia
   add_account_routes(server->router_, context);
   add_audit_routes(server->router_, context);
   add_export_routes(server->router_, context);
+  add_hold_routes(server->router_, context);
   server->configure(*server->https_);
   return server;
 }
@@ -429,6 +430,13 @@ Status WebServer::start() {
     metrics_thread_ = std::thread([this] { metrics_server_->listen_after_bind(); });
   }
   return {};
+}
+
+bool WebServer::healthy() const {
+  if (https_ && !https_->is_running()) return false;
+  if (redirect_ && !redirect_->is_running()) return false;
+  if (metrics_server_ && !metrics_server_->is_running()) return false;
+  return true;
 }
 
 void WebServer::stop() {

@@ -32,8 +32,8 @@ json permissions_json(firmware::Role role) {
   for (Permission permission :
        {Permission::kManageCameras, Permission::kManageAccounts, Permission::kLiveView,
         Permission::kViewRecorded, Permission::kPlaceHold, Permission::kRequestHold,
-        Permission::kReleaseHold, Permission::kPoliceExport, Permission::kReadAuditAll,
-        Permission::kReadAuditSystem, Permission::kReadAuditOwn}) {
+        Permission::kReleaseHold, Permission::kPoliceExport, Permission::kReadSubjectRequests,
+        Permission::kReadAuditAll, Permission::kReadAuditSystem, Permission::kReadAuditOwn}) {
     permissions[std::string(firmware::permission_name(permission))] =
         firmware::role_allows(role, permission);
   }

@@ -354,9 +354,9 @@ test('every page in Dutch and English, accessible', async () => {
   const privacyTemporary = appliance.addAccount('fg', 'privacy_officer');
   const walk = [
     { name: 'ict-beheer', pages: ['dashboard', 'cameras', 'accounts', 'audit', 'settings', 'camera'] },
-    { name: 'directeur', pages: ['dashboard', 'camera', 'export', 'audit', 'settings'] },
-    { name: 'concierge', pages: ['dashboard', 'camera', 'audit'] },
-    { name: 'fg', pages: ['dashboard', 'audit'] },
+    { name: 'directeur', pages: ['dashboard', 'camera', 'holds', 'export', 'audit', 'settings'] },
+    { name: 'concierge', pages: ['dashboard', 'camera', 'holds', 'audit'] },
+    { name: 'fg', pages: ['dashboard', 'holds', 'audit'] },
   ];
   const cameraId = appliance.cliJson(['camera', 'list']).cameras.find((c) => c.name === 'cam1').id;
   for (const who of walk) {

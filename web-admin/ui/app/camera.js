@@ -1,9 +1,11 @@
 // One camera: the timeline of a day (segments, gaps, holds), playback from a chosen moment with
-// seek and speed after a purpose is given, and live view.
+// seek and speed after a purpose is given, live view, and a range of the day selected (drag,
+// Shift+click, the keys [ and ], or typed times) to place or request a hold or to export.
 import { api } from '/ui/public/js/api.js';
 import { field, h, replace } from '/ui/public/js/dom.js';
 import { formatClock, formatTime, t } from '/ui/public/js/i18n.js';
 import { notify } from '/ui/public/js/notice.js';
+import { holdRangeDialog } from './hold_dialog.js';
 import { can } from './main.js';
 import { LivePlayer, RecordedPlayer, UnsupportedCodec } from './player.js';
 import { askPurpose } from './purpose.js';
@@ -182,6 +184,97 @@ export async function render(main, args) {
   const summary = h('p', { class: 'hint', id: 'timeline-summary' });
   const holdArea = h('div', { class: 'holds' });
 
+  // --- the selected range (for a hold or an export) ---
+  let range = { from: null, to: null };
+  const selectionBox = h('div', { class: 'timeline-selection', 'aria-hidden': 'true', hidden: true });
+  const rangeFrom = h('input', { type: 'time', step: '1', name: 'selection-from' });
+  const rangeTo = h('input', { type: 'time', step: '1', name: 'selection-to' });
+  const rangeText = h('p', { class: 'hint', id: 'selection-summary', 'aria-live': 'polite' }, t('selection.none'));
+  const startHere = h('button', { type: 'button', class: 'secondary', id: 'selection-start-here' }, t('selection.start_here'));
+  const endHere = h('button', { type: 'button', class: 'secondary', id: 'selection-end-here' }, t('selection.end_here'));
+  const clearRange = h('button', { type: 'button', class: 'secondary', id: 'selection-clear' }, t('selection.clear'));
+  const timeOfDay = (us) => {
+    const when = new Date(us / 1000);
+    return `${pad(when.getHours())}:${pad(when.getMinutes())}:${pad(when.getSeconds())}`;
+  };
+  const fromTimeInput = (value) => {
+    if (!value) return null;
+    const [hours, minutes, seconds] = value.split(':').map(Number);
+    const moment = new Date(localDayStart(day) / 1000);
+    moment.setHours(hours || 0, minutes || 0, seconds || 0, 0);
+    return moment.getTime() * 1000;
+  };
+  const showRange = () => {
+    const dayStart = localDayStart(day);
+    const valid = range.from !== null && range.to !== null && range.to > range.from;
+    selectionBox.hidden = !valid;
+    if (valid) {
+      selectionBox.style.left = `${((range.from - dayStart) / DAY_US) * 100}%`;
+      selectionBox.style.width = `${Math.max(((range.to - range.from) / DAY_US) * 100, 0.15)}%`;
+      rangeText.textContent = t('selection.summary', { from: formatClock(new Date(range.from / 1000)), to: formatClock(new Date(range.to / 1000)) });
+    } else {
+      rangeText.textContent = range.from === null && range.to === null ? t('selection.none') : t('selection.incomplete');
+    }
+    rangeFrom.value = range.from === null ? '' : timeOfDay(range.from);
+    rangeTo.value = range.to === null ? '' : timeOfDay(range.to);
+  };
+  const setRange = (fromUs, toUs) => {
+    const dayStart = localDayStart(day);
+    const clamp = (us) => (us === null ? null : Math.round(Math.min(Math.max(us, dayStart), dayStart + DAY_US - 1e6) / 1e6) * 1e6);
+    range = { from: clamp(fromUs), to: clamp(toUs) };
+    if (range.from !== null && range.to !== null && range.to < range.from) range = { from: range.to, to: range.from };
+    showRange();
+  };
+  const rangeReady = () => {
+    if (range.from === null || range.to === null || range.to <= range.from) {
+      notify(t('selection.invalid'), 'error');
+      return false;
+    }
+    return true;
+  };
+  startHere.addEventListener('click', () => setRange(selectedUs, range.to));
+  endHere.addEventListener('click', () => setRange(range.from, selectedUs));
+  clearRange.addEventListener('click', () => setRange(null, null));
+  rangeFrom.addEventListener('change', () => setRange(fromTimeInput(rangeFrom.value), range.to));
+  rangeTo.addEventListener('change', () => setRange(range.from, fromTimeInput(rangeTo.value)));
+
+  const rangeActions = [];
+  if (can('place_hold') || can('request_hold')) {
+    const place = can('place_hold');
+    rangeActions.push(h('button', {
+      type: 'button',
+      class: 'primary',
+      id: place ? 'place-hold' : 'request-hold',
+      onclick: async () => {
+        if (!rangeReady()) return;
+        const hold = await holdRangeDialog({ camera, fromUs: range.from, toUs: range.to, place });
+        if (!hold) return;
+        notify(place ? t('holds.placed', { id: hold.id }) : t('holds.requested', { id: hold.id }), 'ok');
+        await loadTimeline(selectedUs);
+      },
+    }, place ? t('holds.place_button') : t('holds.request_button')));
+  }
+  if (can('police_export')) {
+    rangeActions.push(h('button', {
+      type: 'button',
+      class: 'secondary',
+      id: 'export-range',
+      onclick: () => {
+        if (!rangeReady()) return;
+        const part = (us) => encodeURIComponent(new Date(us / 1000).toISOString());
+        window.location.hash = `#/export/${encodeURIComponent(camera.name)}/${part(range.from)}/${part(range.to)}`;
+      },
+    }, t('selection.export')));
+  }
+  const selectionSection = h('fieldset', { class: 'selection' },
+    h('legend', {}, t('selection.title')),
+    h('p', { class: 'hint' }, t('selection.explain')),
+    h('div', { class: 'row' },
+      field(t('selection.from'), rangeFrom), field(t('selection.to'), rangeTo),
+      startHere, endHere, clearRange),
+    rangeText,
+    rangeActions.length ? h('div', { class: 'actions' }, rangeActions) : null);
+
   const select = (us) => {
     const dayStart = localDayStart(day);
     selectedUs = Math.min(Math.max(us, dayStart), dayStart + DAY_US - 1e6);
@@ -193,7 +286,7 @@ export async function render(main, args) {
     cursor.style.left = `${((selectedUs - dayStart) / DAY_US) * 100}%`;
   };
 
-  async function loadTimeline() {
+  async function loadTimeline(keepUs = null) {
     const from = localDayStart(day);
     timeline = await api('GET', `/api/v1/cameras/${cameraId}/timeline?from=${encodeURIComponent(isoOf(from))}&to=${encodeURIComponent(isoOf(from + DAY_US))}`);
     const place = (element, startUs, endUs) => {
@@ -205,18 +298,50 @@ export async function render(main, args) {
       bar,
       timeline.gaps.map((gap) => place(h('div', { class: 'timeline-gap', title: `${t('timeline.gap')} ${formatTime(gap.from)} – ${formatTime(gap.to)}` }), gap.from_us, gap.to_us)),
       timeline.segments.map((segment) => place(h('div', { class: 'timeline-segment', 'data-segment': segment.id }), segment.start_us, segment.end_us)),
-      timeline.holds.map((hold) => place(h('div', { class: 'timeline-hold', title: hold.reason }), hold.from_us, hold.to_us)),
+      timeline.holds.map((hold) => place(h('div', { class: `timeline-hold timeline-${hold.kind.replace('_', '-')}`, title: `${hold.reference}: ${hold.reason}`, 'data-kind': hold.kind, 'data-hold-id': String(hold.id) }), hold.from_us, hold.to_us)),
+      selectionBox,
       cursor,
     );
+    showRange();
     summary.textContent = t('timeline.summary', { segments: timeline.segments.length, gaps: timeline.gaps.length });
     const latest = timeline.segments.filter((s) => !s.recording).pop();
-    select(latest ? Math.max(latest.start_us, latest.end_us - 30e6) : from);
+    if (keepUs !== null) select(keepUs);
+    else select(latest ? Math.max(latest.start_us, latest.end_us - 30e6) : from);
   }
 
-  bar.addEventListener('click', (event) => {
+  const atPointer = (event) => {
     const rect = bar.getBoundingClientRect();
-    const fraction = (event.clientX - rect.left) / rect.width;
-    select(localDayStart(day) + fraction * DAY_US);
+    return localDayStart(day) + ((event.clientX - rect.left) / rect.width) * DAY_US;
+  };
+  // Dragging across the bar selects a range; a click moves the cursor; Shift+click selects from
+  // the cursor to the click.
+  let drag = null;
+  bar.addEventListener('pointerdown', (event) => {
+    if (event.button !== 0) return;
+    delete bar.dataset.dragged;
+    drag = { x: event.clientX, startUs: atPointer(event), moved: false };
+  });
+  bar.addEventListener('pointermove', (event) => {
+    if (!drag || (event.buttons & 1) === 0) return;
+    if (Math.abs(event.clientX - drag.x) < 4 && !drag.moved) return;
+    if (!drag.moved) bar.setPointerCapture(event.pointerId);
+    drag.moved = true;
+    setRange(drag.startUs, atPointer(event));
+  });
+  bar.addEventListener('pointerup', () => {
+    if (drag && drag.moved) bar.dataset.dragged = 'true';
+    drag = null;
+  });
+  bar.addEventListener('click', (event) => {
+    if (bar.dataset.dragged) {
+      delete bar.dataset.dragged;
+      return;
+    }
+    if (event.shiftKey && selectedUs !== null) {
+      setRange(selectedUs, atPointer(event));
+      return;
+    }
+    select(atPointer(event));
   });
   bar.addEventListener('keydown', (event) => {
     const step = event.shiftKey ? 10 * 60e6 : 60e6;
@@ -225,6 +350,8 @@ export async function render(main, args) {
     else if (event.key === 'Home') select(localDayStart(day));
     else if (event.key === 'End') select(localDayStart(day) + DAY_US);
     else if (event.key === 'Enter') playRecorded(selectedUs);
+    else if (event.key === '[') setRange(selectedUs, range.to);
+    else if (event.key === ']') setRange(range.from, selectedUs);
     else return;
     event.preventDefault();
   });
@@ -237,6 +364,7 @@ export async function render(main, args) {
   dayInput.addEventListener('change', async () => {
     if (!dayInput.value) return;
     day = dayInput.value;
+    range = { from: null, to: null };
     await loadTimeline();
   });
   playButton.addEventListener('click', () => playRecorded(selectedUs));
@@ -257,6 +385,7 @@ export async function render(main, args) {
           h('li', {}, h('span', { class: 'swatch swatch-hold', 'aria-hidden': 'true' }), t('timeline.legend_hold'))),
         summary,
         holdArea,
+        selectionSection,
       ),
     );
   }

@@ -45,6 +45,7 @@ export async function render(main) {
         { class: 'card alarms', 'aria-labelledby': 'overdue-heading' },
         h('h2', { id: 'overdue-heading' }, t('dashboard.holds_overdue')),
         h('ul', {}, status.holds_overdue.map((hold) => h('li', {}, hold.camera, ' – ', hold.reason))),
+        h('p', {}, h('a', { href: '#/holds/overdue', id: 'overdue-holds-link' }, t('dashboard.holds_overdue_link'))),
       )
     : null;
   const cards = status.cameras.map((entry) => {

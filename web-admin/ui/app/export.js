@@ -10,7 +10,8 @@ import { notify } from '/ui/public/js/notice.js';
 // times are UTC (said next to the fields).
 const toIso = (local) => new Date(`${local.length === 16 ? `${local}:00` : local}Z`).toISOString();
 
-export async function render(main) {
+// From a camera's time line: #/export/<camera>/<from ISO>/<to ISO> fills in the range.
+export async function render(main, args = []) {
   document.title = `${t('export.title')} – Yardwatch`;
   const [{ cameras }, { media }] = await Promise.all([api('GET', '/api/v1/cameras'), api('GET', '/api/v1/exports/media')]);
 
@@ -47,6 +48,12 @@ export async function render(main) {
     h('fieldset', {}, h('legend', {}, t('export.step_target')),
       media.length ? field(t('export.medium'), medium) : h('p', { class: 'error' }, t('export.no_media'))),
   ];
+  const [preCamera, preFrom, preTo] = args;
+  if (preCamera && preFrom && preTo && !Number.isNaN(Date.parse(preFrom)) && !Number.isNaN(Date.parse(preTo))) {
+    for (const box of checks.map((c) => c.querySelector('input'))) box.checked = box.value === preCamera;
+    from.value = new Date(preFrom).toISOString().slice(0, 19);
+    to.value = new Date(preTo).toISOString().slice(0, 19);
+  }
   const summary = h('div', { class: 'summary' });
   let step = 0;
   const back = h('button', { type: 'button', class: 'secondary', id: 'export-back' }, t('export.back'));

@@ -30,6 +30,11 @@ const pages = {
     show: () => can('manage_accounts'),
     load: () => import('./accounts.js'),
   },
+  holds: {
+    labelKey: 'nav.holds',
+    show: () => can('place_hold') || can('request_hold') || can('read_subject_requests'),
+    load: () => import('./holds.js'),
+  },
   export: {
     labelKey: 'nav.export',
     show: () => can('police_export'),

@@ -97,6 +97,9 @@ class RetentionService {
   RetentionService(recorder::Catalog& catalog, const hal::Storage& storage, const hal::Clock& clock,
                    AuditJournal& audit, HoldService& holds);
 
+  // The sweep and disk pressure refuse with kUnavailable, deleting nothing, while the data
+  // volume is missing, swapped or read-only (hal::Storage::check_volume).
+  //
   // The sweep (yardwatchd every minute; `yardwatch retention sweep`). If the clock guard does
   // not trust the clock: nothing is deleted, the `retention_clock` alarm says why, and a
   // `retention_sweep_refused` entry too (when the reason is new, or always for a manual
@@ -120,6 +123,7 @@ class RetentionService {
   Result<RetentionStatus> status();
 
  private:
+  [[nodiscard]] Status require_volume() const;
   Status clear_reduced_retention_alarm(int64_t now);
 
   recorder::Catalog& catalog_;

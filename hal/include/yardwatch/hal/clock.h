@@ -19,6 +19,17 @@ enum class SyncState { kUnknown, kUnsynchronised, kSynchronised };
 
 std::string_view sync_state_name(SyncState state);
 
+// 2020-01-01T00:00:00Z. A wall clock before this has never been set (a board without a battery
+// backed RTC boots in 1970, a dead battery likewise); it is treated as unsynchronised whatever
+// the kernel says.
+constexpr int64_t kEarliestPlausibleUtcUs = 1'577'836'800'000'000LL;
+
+// The kernel's view of time synchronisation, from adjtimex(2) with no modes: `clock_state` is
+// its return value (TIME_OK … TIME_ERROR, or -1 on failure) and `status` its STA_* flags. The
+// clock is synchronised when NTP (chrony, systemd-timesyncd, ntpd) cleared STA_UNSYNC and the
+// state is not TIME_ERROR, and the time is not before kEarliestPlausibleUtcUs.
+SyncState classify_kernel_sync(int clock_state, int status, int64_t now_utc_us);
+
 class Clock {
  public:
   virtual ~Clock() = default;
@@ -29,12 +40,20 @@ class Clock {
   [[nodiscard]] virtual SyncState sync_state() const = 0;
 };
 
-// The operating system's clocks.
+// The operating system's clocks: CLOCK_REALTIME, CLOCK_MONOTONIC and adjtimex(2).
 class SystemClock final : public Clock {
  public:
+  SystemClock() = default;
+  // A system clock whose sync state is taken as given instead of asked of the kernel: the
+  // host-sim board, where the host's clock is the simulation's and YARDWATCH_SIM_UNSYNCED says
+  // when it is not to be trusted (a development machine or CI container rarely runs NTP).
+  explicit SystemClock(SyncState assumed) : assumed_(assumed) {}
   [[nodiscard]] int64_t now_utc_us() const override;
   [[nodiscard]] int64_t monotonic_us() const override;
   [[nodiscard]] SyncState sync_state() const override;
+
+ private:
+  std::optional<SyncState> assumed_;
 };
 
 // A clock that starts at a given UTC time and then runs on with the monotonic clock. This is the

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "yardwatch/hal/clock.h"
 #include "yardwatch/hal/key_store.h"
@@ -31,13 +32,27 @@ struct RecordingConfig {
   uint32_t max_backoff_ms = 2000;       // reconnect quickly: a camera back must record in ≤ 5 s
   uint64_t min_free_bytes = 16u << 20;  // below this no new segment is started
   uint32_t latency_ms = 200;
+  // A camera whose thread neither made progress nor waited in a bounded back-off for this long
+  // is stuck (a wedged pipeline, a hung disk): the supervisor stops feeding the watchdog. Longer
+  // than connect_timeout_s + stall_timeout_ms + max_backoff_ms, the longest normal silence.
+  uint32_t stuck_after_ms = 20000;
 };
 
 struct RecorderStats {
   uint64_t fragments_written = 0;
+  uint64_t bytes_written = 0;  // media bytes of the fragments written (bitrate = its rate)
   uint64_t fragments_dropped = 0;  // lost to a full disk or a write error
   uint64_t reconnects = 0;
   uint64_t segments_written = 0;
+};
+
+// What the supervisor sees of one camera: whether its recorder is alive (recording, or
+// reconnecting with back-off, both count) — nothing of its internals.
+struct CameraHealth {
+  int64_t camera_id = 0;
+  std::string name;
+  bool alive = true;
+  RecorderStats stats;
 };
 
 class CameraRecorder : private CaptureListener {
@@ -58,9 +73,13 @@ class CameraRecorder : private CaptureListener {
   void stop();
   [[nodiscard]] const Camera& camera() const { return camera_; }
   [[nodiscard]] RecorderStats stats() const;
+  // See CameraHealth. Thread-safe.
+  [[nodiscard]] bool alive(int64_t now_monotonic_us) const;
 
  private:
   void run();
+  // This thread is fine for `extra_us` more than the stuck threshold from now.
+  void heartbeat(int64_t extra_us = 0);
   void on_track(const TrackInfo& track) override;
   void on_access_unit(AccessUnit&& unit) override;
   void on_fragment(Fragment&& fragment);
@@ -101,6 +120,7 @@ class CameraRecorder : private CaptureListener {
 
   mutable std::mutex stats_mutex_;
   RecorderStats stats_;
+  std::atomic<int64_t> alive_until_monotonic_us_{INT64_MAX};
 };
 
 // All cameras of a catalog; `sync_cameras` starts recorders for new cameras and stops those of
@@ -119,6 +139,8 @@ class Recorder {
   Status sync_cameras();
   void stop_all();
   [[nodiscard]] size_t camera_count() const { return recorders_.size(); }
+  // One entry per camera being recorded.
+  [[nodiscard]] std::vector<CameraHealth> health() const;
 
   // Stops recording a camera until resume(): disk pressure, when the disk holds nothing but
   // protected footage (recorder/design/retention.md). Its status shows `stopped` with `reason`.

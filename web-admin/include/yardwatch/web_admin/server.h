@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -53,9 +54,15 @@ struct ServerOptions {
   size_t max_body_bytes = 64 * 1024;  // the largest any route accepts
   // Whether the recorder runs in this process (yardwatchd): status shows it.
   bool recorder_running = true;
+  // Retention of a camera added without one (the configuration's retention.default_days; R2
+  // caps it at 28).
+  int default_retention_days = 28;
   // Where police export bundles may go (USB sticks; on host-sim a directory). None: exports
   // through the web admin are unavailable. Must outlive the server.
   hal::RemovableMedia* media = nullptr;
+  // More /metrics from the daemon (recording per camera, the data volume, supervision), in the
+  // Prometheus text format; called on a worker thread, so it returns a prepared snapshot.
+  std::function<std::string()> daemon_metrics;
 };
 
 // Counters for /metrics: no personal data, only numbers.
@@ -82,6 +89,9 @@ class WebServer {
   // Binds every endpoint and starts serving on background threads.
   Status start();
   void stop();
+  // Whether every listener it started is still accepting (the supervisor feeds the watchdog only
+  // then). A listener whose thread ended — a socket error — makes it unhealthy.
+  [[nodiscard]] bool healthy() const;
   [[nodiscard]] int port() const { return port_; }
   [[nodiscard]] int redirect_port() const { return redirect_port_; }
   [[nodiscard]] int metrics_port() const { return metrics_port_; }
