@@ -173,6 +173,35 @@ TEST_CASE("R8: a police export that cannot be written registers a breach", "[bre
   CHECK(f.register_of("export_failed").size() == failed.size());
 }
 
+TEST_CASE("R8: a removed or swapped data volume registers a breach for each outage episode",
+          "[breaches]") {
+  // yardwatchd's record_outage raises and clears one alarm per episode once the volume is back
+  // (the loop-device fault test in tests/integration/appliance_test.cpp drives the real thing).
+  Fixture f;
+  auto& catalog = f.appliance->catalog();
+  const int64_t start = f.appliance->clock().now_utc_us() - kHour;
+  REQUIRE(catalog.raise_alarm("storage_missing", std::nullopt, "nothing is mounted at /srv", start)
+              .ok());
+  REQUIRE(catalog.clear_alarm("storage_missing", std::nullopt, start + kSecond).ok());
+  REQUIRE(catalog
+              .raise_alarm("storage_wrong_volume", std::nullopt,
+                           "UUID 2222 is not the data volume 1111", start + kSecond)
+              .ok());
+  REQUIRE(catalog.clear_alarm("storage_wrong_volume", std::nullopt, start + 2 * kSecond).ok());
+  auto missing = f.register_of("storage_missing");
+  auto swapped = f.register_of("storage_wrong_volume");
+  REQUIRE(missing.size() == 1);
+  REQUIRE(swapped.size() == 1);
+  CHECK(swapped.front().detected_utc_us == start + kSecond);
+  CHECK(swapped.front().deadline_utc_us == start + kSecond + 72 * kHour);
+  CHECK(swapped.front().personal_data == "yes");
+  CHECK(swapped.front().encrypted_inaccessible == "partly");
+  CHECK(swapped.front().description.find("2222") != std::string::npos);
+  // Alarms that are not incidents (a full disk) do not enter the register.
+  REQUIRE(catalog.raise_alarm("disk_full", std::nullopt, "full", start).ok());
+  CHECK(f.register_of("disk_full").empty());
+}
+
 TEST_CASE("R8: directors register and decide, privacy officers only read the register",
           "[breaches]") {
   Fixture f;
