@@ -273,6 +273,101 @@ CREATE TABLE subject_exports (
   error TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX subject_exports_by_request ON subject_exports (request_id);
+    // 6 → 7: the privacy desk (issue #8): the breach register fed by the appliance's own alarms
+    // (R8).
+    // firmware/design/privacy_desk.md.
+    {7, R"sql(
+-- Which alarm kinds are security incidents, and what the appliance itself can say about each:
+-- whether personal data is involved and whether it was encrypted and inaccessible. The trigger
+-- below reads it, so a new incident kind is one row here, not a change at any call site.
+CREATE TABLE breach_alarm_kinds (
+  kind TEXT PRIMARY KEY,
+  title TEXT NOT NULL,
+  personal_data TEXT NOT NULL CHECK (personal_data IN ('yes', 'no', 'unknown')),
+  encrypted_inaccessible TEXT NOT NULL
+    CHECK (encrypted_inaccessible IN ('yes', 'partly', 'no', 'not_applicable', 'unknown')),
+  assessment TEXT NOT NULL,
+  -- An event alarm (a lock-out, a failed export) stays open until a director decides on its
+  -- register entry; a state alarm (a missing disk, a distrusted clock) clears itself.
+  clears_on_decision INTEGER NOT NULL CHECK (clears_on_decision IN (0, 1))
+);
+INSERT INTO breach_alarm_kinds VALUES
+  ('login_lockout', 'Sign-in lock-out after repeated failed sign-ins', 'no', 'not_applicable',
+   'No sign-in succeeded: nothing was shown and nothing left the appliance. Footage is encrypted at rest.',
+   1),
+  ('login_burst', 'Burst of failed sign-ins across accounts (brute force or password spraying)',
+   'no', 'not_applicable',
+   'No sign-in succeeded through the burst itself: nothing was shown and nothing left the appliance. Footage is encrypted at rest.',
+   1),
+  ('audit_tamper', 'The audit journal does not verify (tampering or corruption)', 'yes', 'no',
+   'The audit journal is stored unencrypted in the appliance database: whoever changed it could read it (account names, client addresses, purposes of viewings). Footage itself stays encrypted at rest.',
+   0),
+  ('export_failed', 'A police export could not be written completely', 'yes', 'partly',
+   'The video files of a bundle are encrypted under the export passphrase, which is never on the medium. Not encrypted on the medium: manifest.json (case reference, legal basis, recipient, the approving director, camera names and times).',
+   1),
+  ('retention_clock', 'Clock attack or fault: the retention sweep distrusts the clock', 'no',
+   'not_applicable',
+   'No footage was deleted or shown because of the clock: the sweep deletes nothing until the clock is trusted again. Footage is encrypted at rest.',
+   0),
+  ('storage_missing', 'The data volume was removed or is not mounted', 'yes', 'partly',
+   'Footage on the volume is encrypted at rest (a key per segment, wrapped by the device key, which is not on the volume): it is inaccessible without this appliance. Not encrypted on the volume: the appliance database (account names, the audit journal with names, client addresses and purposes, holds and requests).',
+   0),
+  ('storage_wrong_volume', 'Another disk was found where the data volume belongs (swapped disk)',
+   'yes', 'partly',
+   'Footage on the missing volume is encrypted at rest (a key per segment, wrapped by the device key, which is not on the volume): it is inaccessible without this appliance. Not encrypted on the volume: the appliance database (account names, the audit journal with names, client addresses and purposes, holds and requests).',
+   0),
+  ('storage_read_only', 'The data volume became read-only (filesystem errors)', 'no',
+   'not_applicable',
+   'Nothing was disclosed; recording stopped while the volume could not be written. Footage is encrypted at rest.',
+   0),
+  ('storage_unreadable', 'The data volume could not be read (I/O errors)', 'unknown', 'partly',
+   'Footage on the volume is encrypted at rest and inaccessible without this appliance. Not encrypted on the volume: the appliance database (account names, the audit journal, holds and requests).',
+   0),
+  ('factory_reset', 'Factory reset: every device key and the database were destroyed', 'yes', 'yes',
+   'Every device key was destroyed: footage left on the volume cannot be read by anyone, the school included (it is lost). The database was removed.',
+   1);
+-- The breach register (R8): every security incident, whether a person decides to report it to
+-- the Autoriteit Persoonsgegevens (72 hours after detection) or not, and why.
+CREATE TABLE breaches (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  source TEXT NOT NULL CHECK (source IN ('alarm', 'manual')),
+  kind TEXT NOT NULL,                           -- the alarm kind, or 'manual'
+  alarm_id INTEGER,                             -- alarms(id) for automatic entries
+  camera_id INTEGER,
+  detected_utc_us INTEGER NOT NULL,
+  description TEXT NOT NULL,
+  personal_data TEXT NOT NULL CHECK (personal_data IN ('yes', 'no', 'unknown')),
+  encrypted_inaccessible TEXT NOT NULL
+    CHECK (encrypted_inaccessible IN ('yes', 'partly', 'no', 'not_applicable', 'unknown')),
+  assessment TEXT NOT NULL,
+  deadline_utc_us INTEGER NOT NULL,             -- detected + 72 h: the Dutch DPA's term
+  registered_utc_us INTEGER NOT NULL,
+  registered_by TEXT NOT NULL,
+  audit_seq INTEGER,                            -- the `breach_registered` entry, once written
+  decision TEXT CHECK (decision IN ('report', 'not_report')),
+  reasoning TEXT NOT NULL DEFAULT '',
+  report_reference TEXT NOT NULL DEFAULT '',    -- the DPA's reference of a report
+  decided_by TEXT,
+  decided_by_id INTEGER REFERENCES accounts(id),
+  decided_utc_us INTEGER
+);
+CREATE INDEX breaches_undecided ON breaches (detected_utc_us) WHERE decision IS NULL;
+-- The register is fed in the same statement as the alarm, whoever raises it (the daemon, the
+-- CLI, the recorder). Only a new alarm counts: an open alarm of the same kind is the same
+-- incident (Catalog::raise_alarm does not insert again).
+CREATE TRIGGER breach_from_alarm AFTER INSERT ON alarms
+  WHEN EXISTS (SELECT 1 FROM breach_alarm_kinds WHERE kind = NEW.kind)
+BEGIN
+  INSERT INTO breaches(source, kind, alarm_id, camera_id, detected_utc_us, description,
+                       personal_data, encrypted_inaccessible, assessment, deadline_utc_us,
+                       registered_utc_us, registered_by)
+  SELECT 'alarm', NEW.kind, NEW.id, NEW.camera_id, NEW.raised_utc_us,
+         k.title || ': ' || NEW.message, k.personal_data, k.encrypted_inaccessible, k.assessment,
+         NEW.raised_utc_us + 259200000000, NEW.raised_utc_us, 'system'
+  FROM breach_alarm_kinds k WHERE k.kind = NEW.kind;
+END;
+CREATE TRIGGER breaches_no_delete BEFORE DELETE ON breaches
+  BEGIN SELECT RAISE(ABORT, 'the breach register keeps every entry'); END;
 )sql"},
 }};
 

@@ -124,6 +124,18 @@ void purge_closed_requests(firmware::Services& services) {
   }
 }
 
+// The privacy desk (firmware/design/privacy_desk.md): every minute the breach register's
+// automatic entries (made by a trigger, which cannot sign the chain) go on record by `system`,
+// and the DPIA reminder (R10) is audited once per DPIA date and state.
+void privacy_desk_housekeeping(firmware::Services& services) {
+  if (auto audited = services.breaches.audit_new_entries(); !audited.ok()) {
+    std::fprintf(stderr, "yardwatchd: breach register: %s\n", audited.error().to_string().c_str());
+  }
+  if (auto warned = services.dpia.audit_warning(); !warned.ok()) {
+    std::fprintf(stderr, "yardwatchd: DPIA reminder: %s\n", warned.error().to_string().c_str());
+  }
+}
+
 // Cameras stopped for space stay stopped across a lost data volume and a restart of the daemon:
 // their `recording_paused` alarm is still open, so the new recorder starts without them and
 // relieve_disk_pressure() resumes them (clearing the alarm, audited) once there is room.
@@ -597,6 +609,7 @@ SessionEnd record(Daemon& daemon) {
       last_sweep = now;
       sweep_retention(services, daemon.retention, clock);
       audit_overdue_holds(services);
+      privacy_desk_housekeeping(services);
     }
     if (now - last_checkpoint >= kCheckpointIntervalUs) {
       last_checkpoint = now;

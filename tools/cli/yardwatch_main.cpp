@@ -20,6 +20,7 @@
 #include "yardwatch/firmware/audit_format.h"
 #include "yardwatch/firmware/cameras.h"
 #include "yardwatch/firmware/config.h"
+#include "yardwatch/firmware/dpia.h"
 #include "yardwatch/firmware/provisioning.h"
 #include "yardwatch/firmware/services.h"
 #include "yardwatch/firmware/settings.h"
@@ -757,7 +758,8 @@ int main(int argc, char** argv) {
             }
             // With a configuration file, the file is the switches' source of truth: change it
             // there (validated, written back, audited), which updates the setting too.
-            if (!options.appliance.config_file.empty() && setting_key.starts_with("policy.")) {
+            if (!options.appliance.config_file.empty() && setting_key.starts_with("policy.") &&
+                setting_key != firmware::kDpiaDateSetting) {
               const std::string as_bool = setting_value == "1"   ? "true"
                                           : setting_value == "0" ? "false"
                                                                  : setting_value;

@@ -6,9 +6,12 @@
 #include "yardwatch/firmware/accounts.h"
 #include "yardwatch/firmware/appliance.h"
 #include "yardwatch/firmware/audit.h"
+#include "yardwatch/firmware/breaches.h"
 #include "yardwatch/firmware/cameras.h"
+#include "yardwatch/firmware/dpia.h"
 #include "yardwatch/firmware/exports.h"
 #include "yardwatch/firmware/footage.h"
+#include "yardwatch/firmware/four_eyes.h"
 #include "yardwatch/firmware/holds.h"
 #include "yardwatch/firmware/requests.h"
 #include "yardwatch/firmware/retention.h"
@@ -31,7 +34,10 @@ struct Services {
         holds(appliance.catalog(), appliance.clock(), audit),
         subject_footage(appliance.catalog(), appliance.storage(), appliance.clock(), audit),
         retention(appliance.catalog(), appliance.storage(), appliance.clock(), audit, holds),
-        requests(appliance.catalog(), appliance.clock(), audit) {}
+        requests(appliance.catalog(), appliance.clock(), audit),
+        breaches(appliance.catalog(), appliance.clock(), audit),
+        dpia(appliance.catalog(), appliance.clock(), audit),
+        four_eyes(appliance.catalog(), appliance.clock(), audit, accounts) {}
 
   AuditJournal audit;
   AccountService accounts;
@@ -44,6 +50,9 @@ struct Services {
   SubjectFootageService subject_footage;  // erasure and restriction on request (R7)
   RetentionService retention;             // the sweep, the clock guard, disk pressure
   RequestService requests;                // the register of data subjects' requests (R7)
+  BreachService breaches;                 // the breach register (R8)
+  DpiaService dpia;                       // the DPIA date and its reminder (R10)
+  FourEyesService four_eyes;              // second-person approvals (policy.four_eyes)
 };
 
 }  // namespace yardwatch::firmware
