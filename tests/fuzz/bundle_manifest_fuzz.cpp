@@ -83,6 +83,77 @@ std::string sha256_hex(std::string_view bytes) {
 
 }  // namespace
 
+namespace {
+
+// Builds the bundle from the input and runs the verifier on it; returns its exit status.
+int verify_input(const uint8_t* data, size_t size) {
+  static Cleanup cleanup;
+  static const bool quiet = [] {
+    // The verifier reports on stdout, once per input: keep the fuzzer's output readable.
+    const int null = ::open("/dev/null", O_WRONLY);
+    if (null >= 0) {
+      ::dup2(null, STDOUT_FILENO);
+      ::close(null);
+    }
+    return true;
+  }();
+  (void)quiet;
+  const DeviceKey& key = device_key();
+  const std::string_view input(reinterpret_cast<const char*>(data), size);
+  const size_t split = input.find(kFileSeparator);
+  const std::string_view manifest = input.substr(0, split);
+  const std::string_view footage = split == std::string_view::npos
+                                       ? std::string_view()
+                                       : input.substr(split + kFileSeparator.size());
+
+  auto parsed = format::parse_manifest(manifest);
+  bool cheap_kdf = false;
+  std::string first_file;
+  if (parsed.ok()) {
+    const std::string text = format::serialize_manifest(parsed.value());
+    auto again = format::parse_manifest(text);
+    if (!again.ok() || format::serialize_manifest(again.value()) != text) std::abort();
+    const format::KdfParams kdf = format::kdf_params(parsed.value());
+    cheap_kdf = kdf.opslimit <= kCheapOpsLimit && kdf.memlimit <= kCheapMemLimit;
+    for (const auto& file : parsed.value().files) {
+      // The verifier joins these names to the bundle directory: they must be plain names.
+      if (file.name.empty() || file.name == "." || file.name == ".." ||
+          file.name.find('/') != std::string::npos || file.name.find('\0') != std::string::npos) {
+        std::abort();
+      }
+    }
+    if (!parsed.value().files.empty()) first_file = parsed.value().files.front().name;
+  }
+
+  const fs::path& dir = work_dir();
+  const fs::path bundle = dir / "bundle";
+  std::error_code error;
+  fs::remove_all(dir, error);
+  fs::create_directories(bundle, error);
+  if (error) std::abort();
+  write_file(bundle / format::kManifestName, manifest);
+  const auto signature = format::sign_manifest(manifest, key.secret_key);
+  write_file(bundle / format::kSignatureName,
+             {reinterpret_cast<const char*>(signature.data()), signature.size()});
+  write_file(bundle / format::kReadmeName, kReadme);
+  if (!first_file.empty() && split != std::string_view::npos) {
+    write_file(bundle / first_file, footage);
+  }
+  write_file(dir / "passphrase.txt", std::string(kPassphrase) + "\n");
+
+  yardwatch::verify::BundleCheckOptions options;
+  options.bundle_dir = bundle;
+  if (cheap_kdf) {
+    options.passphrase_file = dir / "passphrase.txt";
+    options.extract_dir = dir / "extracted";
+  }
+  const int status = yardwatch::verify::run_bundle_check(options);
+  if (status != 0 && status != 1) std::abort();  // 2 is for unusable arguments, not bad bundles
+  return status;
+}
+
+}  // namespace
+
 namespace yardwatch::fuzz {
 
 // A small real bundle: one footage file of three chunks, encrypted by the production
@@ -159,73 +230,16 @@ std::vector<Input> generated_seeds() {
   std::string with_file = manifest;
   with_file += kFileSeparator;
   with_file += encrypted;
+  // The seed must pass the whole verifier, decryption included, or the fuzzer starts outside.
+  if (verify_input(reinterpret_cast<const uint8_t*>(with_file.data()), with_file.size()) != 0) {
+    std::abort();
+  }
   return {Input(manifest.begin(), manifest.end()), Input(with_file.begin(), with_file.end())};
 }
 
 }  // namespace yardwatch::fuzz
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static Cleanup cleanup;
-  static const bool quiet = [] {
-    // The verifier reports on stdout, once per input: keep the fuzzer's output readable.
-    const int null = ::open("/dev/null", O_WRONLY);
-    if (null >= 0) {
-      ::dup2(null, STDOUT_FILENO);
-      ::close(null);
-    }
-    return true;
-  }();
-  (void)quiet;
-  const DeviceKey& key = device_key();
-  const std::string_view input(reinterpret_cast<const char*>(data), size);
-  const size_t split = input.find(kFileSeparator);
-  const std::string_view manifest = input.substr(0, split);
-  const std::string_view footage = split == std::string_view::npos
-                                       ? std::string_view()
-                                       : input.substr(split + kFileSeparator.size());
-
-  auto parsed = format::parse_manifest(manifest);
-  bool cheap_kdf = false;
-  std::string first_file;
-  if (parsed.ok()) {
-    const std::string text = format::serialize_manifest(parsed.value());
-    auto again = format::parse_manifest(text);
-    if (!again.ok() || format::serialize_manifest(again.value()) != text) std::abort();
-    const format::KdfParams kdf = format::kdf_params(parsed.value());
-    cheap_kdf = kdf.opslimit <= kCheapOpsLimit && kdf.memlimit <= kCheapMemLimit;
-    for (const auto& file : parsed.value().files) {
-      // The verifier joins these names to the bundle directory: they must be plain names.
-      if (file.name.empty() || file.name == "." || file.name == ".." ||
-          file.name.find('/') != std::string::npos || file.name.find('\0') != std::string::npos) {
-        std::abort();
-      }
-    }
-    if (!parsed.value().files.empty()) first_file = parsed.value().files.front().name;
-  }
-
-  const fs::path& dir = work_dir();
-  const fs::path bundle = dir / "bundle";
-  std::error_code error;
-  fs::remove_all(dir, error);
-  fs::create_directories(bundle, error);
-  if (error) std::abort();
-  write_file(bundle / format::kManifestName, manifest);
-  const auto signature = format::sign_manifest(manifest, key.secret_key);
-  write_file(bundle / format::kSignatureName,
-             {reinterpret_cast<const char*>(signature.data()), signature.size()});
-  write_file(bundle / format::kReadmeName, kReadme);
-  if (!first_file.empty() && split != std::string_view::npos) {
-    write_file(bundle / first_file, footage);
-  }
-  write_file(dir / "passphrase.txt", std::string(kPassphrase) + "\n");
-
-  yardwatch::verify::BundleCheckOptions options;
-  options.bundle_dir = bundle;
-  if (cheap_kdf) {
-    options.passphrase_file = dir / "passphrase.txt";
-    options.extract_dir = dir / "extracted";
-  }
-  const int status = yardwatch::verify::run_bundle_check(options);
-  if (status != 0 && status != 1) std::abort();  // 2 is for unusable arguments, not bad bundles
+  verify_input(data, size);
   return 0;
 }

@@ -112,6 +112,8 @@ std::vector<Input> generated_seeds() {
       std::abort();
     }
     writer.value().reset();
+    // A seed that does not read back would leave the fuzzer outside the authentic paths.
+    if (finish && !read_all(path)) std::abort();
     seeds.push_back(read_bytes(path));
     fs::remove(path);
   }
