@@ -8,6 +8,7 @@
 //   yw_fuzz_replay_<target> [--corpus DIR]... [--mutations N] [--seed S]
 //   yw_fuzz_replay_<target> --write-seeds DIR     (the generated seeds, for tools/fuzz)
 //   yw_fuzz_replay_<target> FILE...               (replays files, e.g. a libFuzzer crash-*)
+// YW_FUZZ_LAST=FILE keeps the input being run in FILE (after a crash: the one that crashed).
 
 #include <algorithm>
 #include <cstdint>
@@ -42,8 +43,10 @@ bool write_file(const fs::path& path, const Input& bytes) {
   return static_cast<bool>(out);
 }
 
-// Runs one input on a copy of exactly its size, so ASan sees any read past its end.
+// Runs one input on a copy of exactly its size, so ASan sees any read past its end. With
+// YW_FUZZ_LAST=FILE set, each input is written there first: after a crash it holds the input.
 void run(const Input& input) {
+  if (const char* last = std::getenv("YW_FUZZ_LAST"); last != nullptr) write_file(last, input);
   auto copy = std::make_unique<uint8_t[]>(std::max<size_t>(input.size(), 1));
   std::copy(input.begin(), input.end(), copy.get());
   LLVMFuzzerTestOneInput(copy.get(), input.size());
