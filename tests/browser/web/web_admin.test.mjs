@@ -257,7 +257,9 @@ test('live view starts after a purpose and its picture advances', async () => {
   await page.click('#purpose-ok');
   await page.waitForFunction(() => document.querySelector('video').dataset.firstFrameMs, null, { timeout: 20000 });
   const t0 = await page.evaluate(() => document.querySelector('video').currentTime);
-  await page.waitForFunction((t) => document.querySelector('video').currentTime > t + 1, t0, { timeout: 20000 });
+  // Past a segment boundary (segments are 4 s here): the picture must not freeze when the
+  // recorder starts a new segment.
+  await page.waitForFunction((t) => document.querySelector('video').currentTime > t + 5, t0, { timeout: 20000 });
   timings.push({ what: 'live', ms: Number(await page.evaluate(() => document.querySelector('video').dataset.firstFrameMs)) });
   const audit = await apiJson(page, 'GET', '/api/v1/audit?action=viewing_open&camera=cam2');
   assert.ok(audit.json.entries.some((e) => e.details.kind === 'live' && e.purpose.includes('hek')));

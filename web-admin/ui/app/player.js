@@ -164,7 +164,11 @@ export class LivePlayer {
     if (!window.MediaSource.isTypeSupported(type)) throw new UnsupportedCodec(init.codec);
     this.source = await openSource(this.video);
     this.buffer = this.source.addSourceBuffer(type);
-    this.buffer.mode = 'segments';
+    // 'sequence': each fragment plays after the one before, whatever its decode time. The
+    // recorder's fragments count their decode time from the start of their segment, so in
+    // 'segments' mode every new segment would overwrite the first seconds of the buffer and the
+    // picture would freeze at the first segment boundary.
+    this.buffer.mode = 'sequence';
     await append(this.buffer, initBytes);
     this.track = initResponse.headers.get('X-Yardwatch-Track');
     this.loop();
