@@ -153,7 +153,7 @@ TEST_CASE("several problems are all reported, one per line", "[firmware][config]
 
 // Found by tests/fuzz (config) under UBSan: toml++ 3.3.0 reaches __builtin_unreachable or a
 // failed assertion on these; parse_config refuses them with a position before toml++ sees them.
-TEST_CASE("TOML that trips toml++ is refused with its position, non-ASCII text stays valid",
+TEST_CASE("TOML that trips toml++ is refused with its position and non-ASCII text stays valid",
           "[firmware][config]") {
   const std::vector<std::pair<std::string, std::string>> refused = {
       {"[networ\xd2\x8a]\n", "f:1:8: a non-ASCII character outside a string or comment"},
