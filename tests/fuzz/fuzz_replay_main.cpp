@@ -8,7 +8,8 @@
 //   yw_fuzz_replay_<target> [--corpus DIR]... [--mutations N] [--seed S]
 //   yw_fuzz_replay_<target> --write-seeds DIR     (the generated seeds, for tools/fuzz)
 //   yw_fuzz_replay_<target> FILE...               (replays files, e.g. a libFuzzer crash-*)
-// YW_FUZZ_LAST=FILE keeps the input being run in FILE (after a crash: the one that crashed).
+// YW_FUZZ_VERBOSE=1 numbers each mutation; YW_FUZZ_LAST=FILE keeps the input being run in FILE
+// (after a crash: the one that crashed).
 
 #include <algorithm>
 #include <cstdint>
