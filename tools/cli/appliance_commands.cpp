@@ -210,6 +210,18 @@ int cmd_media_eject(const ApplianceCommands& commands,
 
 }  // namespace
 
+void add_appliance_options(CLI::App* command, firmware::ApplianceArguments& arguments) {
+  command->add_option("--data", arguments.data_dir,
+                      "data directory (default: from the configuration file)");
+  command->add_option("--key-dir", arguments.key_dir,
+                      "key directory (default: the board's, else <data>.keys beside the data)");
+  command->add_option("--board", arguments.board,
+                      "board (default: the configuration file's, else host-sim)");
+  command->add_option("--config", arguments.config_file,
+                      "configuration file (default /etc/yardwatch/yardwatch.toml when --data is "
+                      "not given)");
+}
+
 hal::UsbMediaOptions media_options(const firmware::ResolvedAppliance& resolved) {
   return firmware::usb_media_options(resolved);
 }
