@@ -138,8 +138,12 @@ int cmd_factory_reset(const ApplianceCommands& commands,
   // The console and the system journal are the record now: the audit journal went with the
   // catalog (its last entry, when it could be written, was this reset).
   std::printf("%s\n", summary.c_str());
-  if (!reset.value().audited)
-    std::printf("  not in the audit journal: %s\n", reset.value().note.c_str());
+  if (!reset.value().audited || !reset.value().marker_written) {
+    std::printf("  note: %s\n", reset.value().note.c_str());
+  }
+  if (reset.value().marker_written) {
+    std::printf("  the next `yardwatch init` registers this reset in the breach register (R8).\n");
+  }
   std::printf("  run `yardwatch init` to provision the appliance again.\n");
   hal::journal_send(hal::JournalPriority::kWarning, "yardwatch", summary,
                     {{"action", "factory_reset"},
