@@ -13,6 +13,7 @@
 
 #include "appliance_commands.h"
 #include "audit_commands.h"
+#include "breach_commands.h"
 #include "export_commands.h"
 #include "request_commands.h"
 #include "retention_commands.h"
@@ -703,6 +704,7 @@ int main(int argc, char** argv) {
   const cli::CommandRunner run_retention_command = cli::register_retention_commands(app);
   auto run_export_command = cli::register_export_commands(app);
   const cli::RequestCommandRunner run_request_command = cli::register_request_commands(app);
+  const cli::BreachCommandRunner run_breach_command = cli::register_breach_commands(app);
 
   try {
     app.parse(argc, argv);
@@ -714,6 +716,7 @@ int main(int argc, char** argv) {
     if (auto code = run_retention_command()) return *code;
     if (auto code = run_export_command()) return *code;
     if (auto code = run_request_command()) return *code;
+    if (auto code = run_breach_command()) return *code;
     // Every other command works on an appliance: the command line, the configuration file and
     // the board together say where it is.
     auto resolved = firmware::resolve_appliance(options.arguments);
