@@ -218,7 +218,8 @@ TEST_CASE("R8: a factory reset is in the breach register of the next database, a
   CHECK(entry["source"] == "alarm");
   CHECK(entry["personal_data"] == "yes");
   CHECK(entry["encrypted_inaccessible"] == "yes");
-  CHECK(entry["description"].get<std::string>().find("2030-05-06T07:08:09Z") != std::string::npos);
+  CHECK(entry["description"].get<std::string>().find("reset at 2030-05-06T07:08:09") !=
+        std::string::npos);
   CHECK(entry["decision"].is_null());
   // Opening the appliance again registers nothing more.
   CHECK(appliance.cli_json({"breaches", "list"}, sim_now("2030-05-07T10:06:00Z")).size() == 1);

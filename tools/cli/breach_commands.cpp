@@ -32,6 +32,12 @@ std::string iso(int64_t utc_us) { return hal::format_iso8601_utc(utc_us); }
 
 json text_or_null(const std::string& text) { return text.empty() ? json(nullptr) : json(text); }
 
+// Whole hours left, rounded down: -1 within the first hour past the deadline.
+int64_t hours_left(int64_t remaining_us) {
+  return remaining_us >= 0 ? remaining_us / kMicrosPerHour
+                           : -((-remaining_us + kMicrosPerHour - 1) / kMicrosPerHour);
+}
+
 template <typename T>
 json value_or_null(const std::optional<T>& value) {
   return value ? json(*value) : json(nullptr);
@@ -112,7 +118,7 @@ json breach_json(const firmware::Breach& b) {
               {"assessment", text_or_null(b.assessment)},
               {"deadline", iso(b.deadline_utc_us)},
               {"overdue", b.overdue},
-              {"hours_left", b.remaining_us / kMicrosPerHour},
+              {"hours_left", hours_left(b.remaining_us)},
               {"registered", iso(b.registered_utc_us)},
               {"registered_by", b.registered_by},
               {"decision", value_or_null(b.decision)},
@@ -153,7 +159,7 @@ int print_breach(const Options& options, const firmware::Breach& b) {
     }
   } else {
     std::printf("  not decided yet: %lld h left to report to the Autoriteit Persoonsgegevens\n",
-                static_cast<long long>(b.remaining_us / kMicrosPerHour));
+                static_cast<long long>(hours_left(b.remaining_us)));
   }
   return 0;
 }
