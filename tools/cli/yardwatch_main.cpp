@@ -543,8 +543,8 @@ int cmd_segment_cat(const CommonOptions& options, const SignIn& who, int64_t id,
     if (auto row = appliance.value()->catalog().segment(id); row.ok() && row.value()) {
       camera_ids.insert(row.value()->camera_id);
     }
-    auto approved = approve_second_person(services.four_eyes, principal.value(), second_user,
-                                          camera_ids, attempted);
+    auto approved = cli::approve_second_person(services.four_eyes, principal.value(), second_user,
+                                               camera_ids, attempted);
     if (!approved.ok()) return fail(approved.error());
     approval = std::move(approved).value();
   }
