@@ -275,6 +275,16 @@ TEST_CASE(
   CHECK(json::parse(viewer_status->body)["dpia"].is_null());
 
   const auto officer = web.headers("privacy_officer");
+  // The session tells the UI what to offer: the officer reads, the director also decides.
+  for (const auto& [role, decides] :
+       std::vector<std::pair<std::string, bool>>{{"privacy_officer", false}, {"director", true}}) {
+    auto session = web.request("GET", "/api/v1/session", web.headers(role));
+    REQUIRE(session);
+    const json permissions = json::parse(session->body)["permissions"];
+    CHECK(permissions["read_breaches"] == true);
+    CHECK(permissions["manage_breaches"] == decides);
+    CHECK(permissions["manage_subject_requests"] == decides);
+  }
   auto officer_list = web.request("GET", "/api/v1/breaches", officer);
   REQUIRE(officer_list);
   CHECK(officer_list->status == 200);

@@ -66,27 +66,38 @@ async function visit(hash, lang) {
   await page.waitForFunction((l) => document.documentElement.lang === l, lang);
 }
 
+// Waits for a selector; on failure the error says what the page shows instead.
+async function present(selector, options = {}) {
+  try {
+    await page.waitForSelector(selector, options);
+  } catch (error) {
+    await page.screenshot({ path: screenshotPath(`failure-privacy-desk-${Date.now()}`), fullPage: true });
+    const shown = await page.locator('body').innerText();
+    throw new Error(`${error.message}\nthe page shows: ${shown.slice(0, 800)}`);
+  }
+}
+
 const isoDay = (ms) => new Date(ms).toISOString().slice(0, 10);
 
 test('a director registers a request, finds it due, extends it; registers and decides a breach', async () => {
   director('directeur');
   page = await newPage(browser, problems);
   await page.goto(`${appliance.origin}/`);
-  await page.waitForSelector('input[name=username]');
+  await present('input[name=username]');
   await page.fill('input[name=username]', 'directeur');
   await page.fill('input[name=password]', passwords.directeur);
   await page.click('button[type=submit]');
-  await page.waitForSelector('#cameras-heading');
+  await present('#cameras-heading');
   // No DPIA date recorded: the dashboard warns.
-  await page.waitForSelector('#dpia-warning[data-state=unknown]');
+  await present('#dpia-warning[data-state=unknown]');
 
   for (const lang of ['nl', 'en']) {
     await language(lang);
     const reference = `AVG-2026-${lang}`;
     await visit('#/requests/open', lang);
-    await page.waitForSelector('#add-request');
+    await present('#add-request');
     await page.click('#add-request');
-    await page.waitForSelector('dialog[open] input[name=request-reference]');
+    await present('dialog[open] input[name=request-reference]');
     await page.fill('input[name=request-reference]', reference);
     await page.selectOption('select[name=request-kind]', 'access');
     await page.fill('input[name=request-requester]', 'Ouder van een leerling uit groep 7');
@@ -95,32 +106,36 @@ test('a director registers a request, finds it due, extends it; registers and de
     await page.fill('input[name=request-received]', isoDay(Date.now() - 25 * 86400e3));
     await shot(`${lang}-request-dialog`);
     await page.click('#request-dialog-ok');
-    await page.waitForSelector(`tr[data-reference="${reference}"]`);
+    await present(`tr[data-reference="${reference}"]`);
 
     // In the due list, with a link to the subject export of this access request.
     await page.selectOption('select[name=state]', 'due');
     const row = `tr[data-reference="${reference}"]`;
-    await page.waitForSelector(`${row}[data-status=due_soon]`);
+    await present(`${row}[data-status=due_soon]`);
     const link = await page.getAttribute(`${row} a[data-action=subject-export]`, 'href');
     assert.equal(link, `#/subject-export/${reference}`);
     await shot(`${lang}-requests-due`);
     const before = await page.textContent(`${row} .request-deadline`);
 
     await page.click(`${row} button[data-action=extend]`);
-    await page.waitForSelector('dialog[open] textarea[name=extend-reason]');
+    await present('dialog[open] textarea[name=extend-reason]');
     await page.fill('textarea[name=extend-reason]', 'beelden van drie camera\'s moeten worden bekeken');
     await shot(`${lang}-request-extend-dialog`);
     await page.click('#extend-request-dialog-ok');
-    await page.waitForFunction((r) => !document.querySelector(`${r} button[data-action=extend]`), row);
+    // Extended to 12 weeks after receipt, it leaves the due list; the open list shows the date.
+    await page.waitForFunction((r) => !document.querySelector(r), row);
+    await page.selectOption('select[name=state]', 'open');
+    await present(`${row}[data-status=open]`);
+    assert.equal(await page.locator(`${row} button[data-action=extend]`).count(), 0, 'extended only once');
     const afterText = await page.textContent(`${row} .request-deadline`);
     assert.notEqual(afterText, before);
     assert.ok(afterText.includes(isoDay(Date.now() - 25 * 86400e3 + 84 * 86400e3)), afterText);
 
     // The breach register: register by hand, then decide.
     await visit('#/breaches', lang);
-    await page.waitForSelector('#register-breach');
+    await present('#register-breach');
     await page.click('#register-breach');
-    await page.waitForSelector('dialog[open] textarea[name=breach-description]');
+    await present('dialog[open] textarea[name=breach-description]');
     const description = `Geprinte still van het schoolplein gevonden op straat (${lang})`;
     await page.fill('textarea[name=breach-description]', description);
     await page.selectOption('select[name=breach-personal]', 'yes');
@@ -133,11 +148,11 @@ test('a director registers a request, finds it due, extends it; registers and de
 
     // The dashboard shows the open 72-hour decision.
     await visit('#/dashboard', lang);
-    await page.waitForSelector('#breaches-open');
+    await present('#breaches-open');
 
     await visit('#/breaches', lang);
     await breachRow.locator('button[data-action=decide]').click();
-    await page.waitForSelector('dialog[open] textarea[name=breach-reasoning]');
+    await present('dialog[open] textarea[name=breach-reasoning]');
     await page.selectOption('select[name=breach-decision]', 'report');
     await page.fill('textarea[name=breach-reasoning]', 'Een herkenbaar kind op een still buiten de school');
     await shot(`${lang}-breach-decide-dialog`);
@@ -158,23 +173,23 @@ test('with four-eyes on, recorded footage plays after a second director signs in
   for (const lang of ['nl', 'en']) {
     await language(lang);
     await visit(`#/camera/${cameraId}`, lang);
-    await page.waitForSelector('.timeline-segment');
+    await present('.timeline-segment');
     await page.click('#play-recorded');
-    await page.waitForSelector('dialog[open] textarea[name=purpose]');
+    await present('dialog[open] textarea[name=purpose]');
     await page.fill('textarea[name=purpose]', `Melding fietsdiefstal bij de stalling (${lang})`);
     await page.click('#purpose-ok');
     // The appliance answers four_eyes_required: the second person's dialog opens.
-    await page.waitForSelector('dialog#four-eyes-dialog[open] input[name=second-password]');
+    await present('dialog#four-eyes-dialog[open] input[name=second-password]');
     await shot(`${lang}-four-eyes-dialog`);
     // A wrong password is refused in the dialog, which stays open.
     await page.fill('input[name=second-name]', 'adjunct');
     await page.fill('input[name=second-password]', 'not-the-right-password');
     await page.click('#four-eyes-dialog-ok');
-    await page.waitForSelector('dialog#four-eyes-dialog[open] p.error:not([hidden])');
+    await present('dialog#four-eyes-dialog[open] p.error:not([hidden])');
     assert.equal(await page.inputValue('input[name=second-password]'), '', 'the password field is emptied');
     await page.fill('input[name=second-password]', passwords.adjunct);
     await page.click('#four-eyes-dialog-ok');
-    await page.waitForSelector('dialog#four-eyes-dialog', { state: 'detached' });
+    await present('dialog#four-eyes-dialog', { state: 'detached' });
     await page.waitForFunction(() => document.querySelector('video').dataset.firstFrameMs);
     const start = await page.evaluate(() => document.querySelector('video').currentTime);
     await page.waitForFunction((t0) => {

@@ -114,7 +114,8 @@ export async function render(main) {
         type: 'button',
         class: b.decision ? 'secondary' : 'primary',
         'data-action': 'decide',
-        'aria-label': `${t('breaches.decide')} – ${t('breaches.number', { id: b.id })}`,
+        // The accessible name starts with the visible text (WCAG 2.5.3).
+        'aria-label': `${b.decision ? t('breaches.revise') : t('breaches.decide')} – ${t('breaches.number', { id: b.id })}`,
         onclick: () => act(decideDialog(b), 'breaches.decided'),
       }, b.decision ? t('breaches.revise') : t('breaches.decide'))) : null));
     replace(body, h('table', { class: 'holds-table breaches-table' },
