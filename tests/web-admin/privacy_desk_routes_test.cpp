@@ -12,6 +12,7 @@
 #include "web_fixture.h"
 #include "yardwatch/firmware/clock_log.h"
 #include "yardwatch/firmware/settings.h"
+#include "yardwatch/firmware/throttle.h"
 #include "yardwatch/hal/clock.h"
 
 using namespace yardwatch;
@@ -512,4 +513,32 @@ TEST_CASE(
     }
   }
   CHECK(both_named);
+}
+
+TEST_CASE(
+    "R4: the second person's failed sign-ins in the four-eyes prompt are throttled like any "
+    "sign-in",
+    "[web][four_eyes][R4]") {
+  WebFixture web;
+  add_account(web, "dora-director", firmware::Role::kDirector);
+  four_eyes_on(web);
+  const auto director = web.headers("director");
+  json body = viewing_body(web, web.camera1);
+  body["second_person"] = second_person("dora-director", "guessing-the-password");
+  for (int attempt = 0; attempt <= firmware::kThrottleFreeFailures; ++attempt) {
+    auto guess = web.request("POST", "/api/v1/viewings", director, body.dump());
+    REQUIRE(guess);
+    CHECK(error_code(guess->body) == "four_eyes_refused");
+  }
+  // Locked out: even the right password is refused now, before it is checked.
+  body["second_person"] = second_person("dora-director", kPassword);
+  auto right = web.request("POST", "/api/v1/viewings", director, body.dump());
+  REQUIRE(right);
+  CHECK(right->status == 403);
+  CHECK(error_code(right->body) == "four_eyes_refused");
+  CHECK(error_message(right->body).find("try again") != std::string::npos);
+  // The lock-out is a security incident in the breach register (R8).
+  auto status = web.request("GET", "/api/v1/status", director);
+  REQUIRE(status);
+  CHECK_FALSE(json::parse(status->body)["breaches_open"].empty());
 }
