@@ -82,6 +82,9 @@ WebFixture::WebFixture(bool with_redirect, bool with_metrics) {
   server_options.private_key = files.private_key;
   server_options.worker_threads = 4;
   server_options.recorder_running = false;
+  std::filesystem::create_directories(dir / "stick");
+  media = std::make_unique<hal::DirectoryMedia>(dir / "stick", "test stick");
+  server_options.media = media.get();
   auto created = web_admin::WebServer::create(app, *services, server_options);
   REQUIRE(created.ok());
   server = std::move(created).value();

@@ -9,12 +9,14 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "appliance_commands.h"
 #include "audit_commands.h"
 #include "breach_commands.h"
 #include "export_commands.h"
+#include "four_eyes_prompt.h"
 #include "request_commands.h"
 #include "retention_commands.h"
 #include "yardwatch/firmware/appliance.h"
@@ -510,7 +512,7 @@ int cmd_segments(const CommonOptions& options, const std::string& camera_name,
 }
 
 int cmd_segment_cat(const CommonOptions& options, const SignIn& who, int64_t id,
-                    const std::string& purpose) {
+                    const std::string& purpose, const std::string& second_user) {
   if (::isatty(STDOUT_FILENO) != 0) {
     std::fprintf(stderr, "yardwatch: refusing to write video to a terminal; redirect stdout\n");
     return kExitFailure;
@@ -522,7 +524,25 @@ int cmd_segment_cat(const CommonOptions& options, const SignIn& who, int64_t id,
   if (!principal.ok()) return fail(principal.error());
   // A viewing: role-checked and audited; every byte is authenticated before the first is
   // written (see playback.h).
-  auto segment = services.footage.view_segment(principal.value(), id, purpose);
+  // Four-eyes: with --second-user, the second person approves here (four_eyes_prompt.h).
+  std::optional<firmware::FourEyesApproval> approval;
+  if (!second_user.empty()) {
+    firmware::AuditEvent attempted;
+    attempted.action = "view_recorded";
+    attempted.object_type = "segment";
+    attempted.object_id = std::to_string(id);
+    attempted.purpose = purpose;
+    std::set<int64_t> camera_ids;
+    if (auto row = appliance.value()->catalog().segment(id); row.ok() && row.value()) {
+      camera_ids.insert(row.value()->camera_id);
+    }
+    auto approved = cli::approve_second_person(services.four_eyes, principal.value(), second_user,
+                                               camera_ids, attempted);
+    if (!approved.ok()) return fail(approved.error());
+    approval = std::move(approved).value();
+  }
+  auto segment = services.footage.view_segment(principal.value(), id, purpose,
+                                               approval ? &*approval : nullptr);
   if (!segment.ok()) return fail(segment.error());
   const auto& bytes = segment.value().mp4;
   size_t written = 0;
@@ -658,6 +678,10 @@ int main(int argc, char** argv) {
   add_sign_in(segment_cat, who);
   segment_cat->add_option("--purpose", purpose, "why you look (recorded in the audit journal)")
       ->required();
+  std::string second_user;
+  segment_cat->add_option("--second-user", second_user,
+                          "four-eyes: the second authorised person, who types their password "
+                          "(and TOTP code) when asked");
 
   auto* catalog = app.add_subcommand("catalog", "catalog maintenance");
   catalog->require_subcommand(1);
@@ -797,7 +821,8 @@ int main(int argc, char** argv) {
     if (camera_remove->parsed()) return cmd_camera_remove(options, remove_name);
     if (status->parsed()) return cmd_status(options);
     if (segments->parsed()) return cmd_segments(options, segments_camera, from, to);
-    if (segment_cat->parsed()) return cmd_segment_cat(options, who, segment_id, purpose);
+    if (segment_cat->parsed())
+      return cmd_segment_cat(options, who, segment_id, purpose, second_user);
     if (catalog_check->parsed()) return cmd_catalog_check(options);
   } catch (const std::exception& exception) {
     std::fprintf(stderr, "yardwatch: internal error: %s\n", exception.what());

@@ -35,6 +35,16 @@ const pages = {
     show: () => can('place_hold') || can('request_hold') || can('read_subject_requests'),
     load: () => import('./holds.js'),
   },
+  requests: {
+    labelKey: 'nav.requests',
+    show: () => can('read_subject_requests'),
+    load: () => import('./requests.js'),
+  },
+  breaches: {
+    labelKey: 'nav.breaches',
+    show: () => can('read_breaches'),
+    load: () => import('./breaches.js'),
+  },
   export: {
     labelKey: 'nav.export',
     show: () => can('police_export'),
