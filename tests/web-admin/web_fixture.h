@@ -39,6 +39,8 @@ class WebFixture {
   TempDir dir{"yw-web"};
   std::unique_ptr<firmware::Appliance> appliance;
   std::unique_ptr<firmware::Services> services;
+  // The export medium the server offers: a directory (dir / "stick").
+  std::unique_ptr<hal::DirectoryMedia> media;
   std::unique_ptr<web_admin::WebServer> server;
   std::map<std::string, WebSession> sessions;  // by role name
   std::map<std::string, std::string> account_of_role;
