@@ -86,8 +86,6 @@ bool Statement::column_is_null(int index) const {
   return sqlite3_column_type(statement_, index) == SQLITE_NULL;
 }
 
-int Statement::column_count() const { return sqlite3_column_count(statement_); }
-
 std::string Statement::column_text(int index) const {
   const auto* text = sqlite3_column_text(statement_, index);
   if (text == nullptr) return {};

@@ -421,10 +421,14 @@ std::string dump_database(recorder::Catalog& catalog) {
   }
   std::string out;
   for (const auto& table : tables) {
+    auto columns = db.prepare("SELECT COUNT(*) FROM pragma_table_info(?1)").value();
+    columns.bind(1, table);
+    REQUIRE(columns.step().value());
+    const auto count = static_cast<int>(columns.column_int(0));
     auto query = db.prepare("SELECT * FROM \"" + table + "\"").value();
     while (query.step().value()) {
       out += table + ":";
-      for (int i = 0; i < query.column_count(); ++i) out += query.column_text(i) + "|";
+      for (int i = 0; i < count; ++i) out += query.column_text(i) + "|";
       out += "\n";
     }
   }

@@ -227,8 +227,7 @@ class Catalog {
                                                        int64_t to_utc_us);
   // Ids of the camera's complete segments with start ≥ start_from and end in
   // [end_from, end_before), from the covering index alone (no table page is read).
-  Result<std::vector<int64_t>> complete_segments_within(int64_t camera_id,
-                                                        int64_t start_from_utc_us,
+  Result<std::vector<int64_t>> complete_segments_within(int64_t camera_id, int64_t start_from_utc_us,
                                                         int64_t end_from_utc_us,
                                                         int64_t end_before_utc_us);
   // Marks these segments `garbage` and destroys their wrapped keys, those still complete, in

@@ -45,7 +45,6 @@ class Statement {
   [[nodiscard]] bool column_is_null(int index) const;
   [[nodiscard]] std::string column_text(int index) const;
   [[nodiscard]] std::vector<uint8_t> column_blob(int index) const;
-  [[nodiscard]] int column_count() const;
 
  private:
   friend class Database;
