@@ -391,7 +391,8 @@ Status SubjectExportService::discard(const Principal& principal, const std::stri
   event.details = json{{"request", it->second.draft.request_reference}}.dump();
   wipe(it->second.mp4);
   drafts_.erase(it);
-  return audit_.append(principal.actor(), event);
+  YW_TRY(audit_.append(principal.actor(), event));
+  return {};
 }
 
 Result<SubjectExportRecord> SubjectExportService::release(const Principal& principal,

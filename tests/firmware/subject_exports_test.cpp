@@ -52,7 +52,7 @@ bool looks_like_plain_video(const std::vector<uint8_t>& bytes) {
   for (const char* box : {"ftypisom", "ftypmp4", "ftypiso", "moov", "mdat", "moof"}) {
     if (text.find(box) != std::string::npos) return true;
   }
-  for (const std::string sps :
+  for (const std::string& sps :
        {std::string("\x00\x00\x00\x01\x67", 5), std::string("\x00\x00\x00\x01\x65", 5)}) {
     if (text.find(sps) != std::string::npos) return true;
   }

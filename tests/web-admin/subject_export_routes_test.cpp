@@ -37,15 +37,13 @@ Footage add_footage_and_request(WebFixture& web) {
   Footage footage;
   footage.start = web.appliance->clock().now_utc_us() - 60 * kSecond;
   store.write_segment(yard, stream, 0, 100, footage.start);
-  auto director =
-      web.services->accounts.find(web.account_of_role.at("director")).value();
+  auto director = web.services->accounts.find(web.account_of_role.at("director")).value();
   firmware::Principal principal;
   principal.account_id = director.id;
   principal.name = director.name;
   principal.role = firmware::Role::kDirector;
-  for (const auto& [reference, kind] :
-       {std::pair{"AVG-2026-7", firmware::RequestKind::kAccess},
-        std::pair{"AVG-2026-8", firmware::RequestKind::kErasure}}) {
+  for (const auto& [reference, kind] : {std::pair{"AVG-2026-7", firmware::RequestKind::kAccess},
+                                        std::pair{"AVG-2026-8", firmware::RequestKind::kErasure}}) {
     firmware::NewSubjectRequest request;
     request.reference = reference;
     request.kind = kind;
@@ -152,9 +150,9 @@ TEST_CASE("R7: the release route refuses a draft until every frame was reviewed"
   const uint64_t frames = draft["frames"];
   CHECK(frames == 25);
   const std::string base = "/api/v1/subject-exports/drafts/" + id;
-  const std::string release_body =
-      json{{"passphrase", "vier woorden als wachtwoordzin"}, {"media_id", "dir:" + (web.dir / "stick").string()}}
-          .dump();
+  const std::string release_body = json{{"passphrase", "vier woorden als wachtwoordzin"},
+                                        {"media_id", "dir:" + (web.dir / "stick").string()}}
+                                       .dump();
 
   // Before the review: 409, and nothing on the stick.
   auto early = web.request("POST", base + "/release", director, release_body);
@@ -167,18 +165,21 @@ TEST_CASE("R7: the release route refuses a draft until every frame was reviewed"
   CHECK(video->status == 200);
   CHECK(video->get_header_value("Content-Type") == "video/mp4");
   CHECK(video->body.size() == draft["mp4_bytes"].get<size_t>());
-  auto partial = web.request("POST", base + "/review", director,
-                             json{{"frames_shown", {{0, frames - 2}}}}.dump());
+  auto partial =
+      web.request("POST", base + "/review", director,
+                  json{{"frames_shown", json::array({json::array({0, frames - 2})})}}.dump());
   REQUIRE(partial);
   CHECK(partial->status == 409);
   CHECK(web.request("POST", base + "/release", director, release_body)->status == 409);
   // A viewer cannot confirm or release.
   CHECK(web.request("POST", base + "/review", web.headers("viewer"),
-                    json{{"frames_shown", {{0, frames - 1}}}}.dump())
+                    json{{"frames_shown", json::array({json::array({0, frames - 1})})}}.dump())
             ->status == 403);
   // Every frame (in two ranges): reviewed, then released.
-  auto reviewed = web.request("POST", base + "/review", director,
-                              json{{"frames_shown", {{0, 9}, {10, frames - 1}}}}.dump());
+  auto reviewed = web.request(
+      "POST", base + "/review", director,
+      json{{"frames_shown", json::array({json::array({0, 9}), json::array({10, frames - 1})})}}
+          .dump());
   REQUIRE(reviewed);
   INFO(reviewed->body);
   CHECK(reviewed->status == 200);

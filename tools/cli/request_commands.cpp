@@ -293,12 +293,12 @@ int cmd_exports(const Options& o) {
           std::printf("%s\n", out.dump(2).c_str());
           return 0;
         }
-        if (exports.value().empty()) std::printf("no subject exports for %s\n", o.reference.c_str());
+        if (exports.value().empty())
+          std::printf("no subject exports for %s\n", o.reference.c_str());
         for (const auto& e : exports.value()) {
-          std::printf("%s  %s  %s %s – %s  reviewed by %s  %s  %s\n", e.id.c_str(),
-                      e.state.c_str(), e.camera.c_str(), iso(e.from_utc_us).c_str(),
-                      iso(e.to_utc_us).c_str(), e.reviewed_by.c_str(), e.target.c_str(),
-                      e.error.c_str());
+          std::printf("%s  %s  %s %s – %s  reviewed by %s  %s  %s\n", e.id.c_str(), e.state.c_str(),
+                      e.camera.c_str(), iso(e.from_utc_us).c_str(), iso(e.to_utc_us).c_str(),
+                      e.reviewed_by.c_str(), e.target.c_str(), e.error.c_str());
         }
         return 0;
       });

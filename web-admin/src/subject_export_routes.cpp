@@ -140,8 +140,8 @@ void add_subject_export_routes(Router& router, WebContext& context) {
                 if (!reference || reference->empty() || reference->size() > 100) {
                   return error_reply(400, "invalid", "'request' must name a request reference");
                 }
-                auto records = context.services.subject_exports.list(*request.principal,
-                                                                     *reference);
+                auto records =
+                    context.services.subject_exports.list(*request.principal, *reference);
                 if (!records.ok()) return error_reply(records.error());
                 json list = json::array();
                 for (const auto& record : records.value()) list.push_back(record_json(record));
@@ -158,54 +158,52 @@ void add_subject_export_routes(Router& router, WebContext& context) {
                   return error_reply(400, "invalid", "'request' and 'camera' must be given once");
                 }
                 if (!at.ok()) return error_reply(at.error());
-                auto still = context.services.subject_exports.frame(*request.principal,
-                                                                    *reference, *camera,
-                                                                    at.value());
+                auto still = context.services.subject_exports.frame(*request.principal, *reference,
+                                                                    *camera, at.value());
                 if (!still.ok()) return error_reply(still.error());
-                Reply reply = bytes_reply(
-                    "image/jpeg", std::string(still->jpeg.begin(), still->jpeg.end()));
+                Reply reply =
+                    bytes_reply("image/jpeg", std::string(still->jpeg.begin(), still->jpeg.end()));
                 reply.headers.emplace_back("X-Frame-Time", iso(still->utc_us));
                 return reply;
               },
               "one unredacted frame (JPEG) to draw the requester's box on (?request, camera, "
               "at; audited)"});
 
-  router.add(
-      {Method::kPost, "/api/v1/subject-exports/drafts", directors, kSmallBody,
-       [&context](Request& request) {
-         auto body = parse_body(request);
-         if (!body.ok()) return error_reply(body.error());
-         const json& fields = body.value();
-         firmware::SubjectDraftSpec spec;
-         auto reference = string_field(fields, "request_reference", 100);
-         auto camera = string_field(fields, "camera", 64);
-         auto from = time_field(fields, "from");
-         auto to = time_field(fields, "to");
-         auto selection = selection_field(fields);
-         if (!reference.ok()) return error_reply(reference.error());
-         if (!camera.ok()) return error_reply(camera.error());
-         if (!from.ok()) return error_reply(from.error());
-         if (!to.ok()) return error_reply(to.error());
-         if (!selection.ok()) return error_reply(selection.error());
-         auto blur = fields.find("blur_outside_selection");
-         if (blur != fields.end() && !blur->is_boolean()) {
-           return error_reply(400, "invalid", "'blur_outside_selection' must be true or false");
-         }
-         spec.request_reference = reference.value();
-         spec.camera = camera.value();
-         spec.from_utc_us = from.value();
-         spec.to_utc_us = to.value();
-         spec.selection = selection.value();
-         spec.blur_outside_selection = blur != fields.end() && blur->get<bool>();
-         auto draft = context.services.subject_exports.prepare(*request.principal, spec);
-         if (!draft.ok()) return error_reply(draft.error());
-         return json_reply(201, draft_json(draft.value()));
-       },
-       "redacts a range (at most 15 minutes) of one camera into a draft held in memory "
-       "(request_reference, camera, from, to, selection, blur_outside_selection; audited)"});
+  router.add({Method::kPost, "/api/v1/subject-exports/drafts", directors, kSmallBody,
+              [&context](Request& request) {
+                auto body = parse_body(request);
+                if (!body.ok()) return error_reply(body.error());
+                const json& fields = body.value();
+                firmware::SubjectDraftSpec spec;
+                auto reference = string_field(fields, "request_reference", 100);
+                auto camera = string_field(fields, "camera", 64);
+                auto from = time_field(fields, "from");
+                auto to = time_field(fields, "to");
+                auto selection = selection_field(fields);
+                if (!reference.ok()) return error_reply(reference.error());
+                if (!camera.ok()) return error_reply(camera.error());
+                if (!from.ok()) return error_reply(from.error());
+                if (!to.ok()) return error_reply(to.error());
+                if (!selection.ok()) return error_reply(selection.error());
+                auto blur = fields.find("blur_outside_selection");
+                if (blur != fields.end() && !blur->is_boolean()) {
+                  return error_reply(400, "invalid",
+                                     "'blur_outside_selection' must be true or false");
+                }
+                spec.request_reference = reference.value();
+                spec.camera = camera.value();
+                spec.from_utc_us = from.value();
+                spec.to_utc_us = to.value();
+                spec.selection = selection.value();
+                spec.blur_outside_selection = blur != fields.end() && blur->get<bool>();
+                auto draft = context.services.subject_exports.prepare(*request.principal, spec);
+                if (!draft.ok()) return error_reply(draft.error());
+                return json_reply(201, draft_json(draft.value()));
+              },
+              "redacts a range (at most 15 minutes) of one camera into a draft held in memory "
+              "(request_reference, camera, from, to, selection, blur_outside_selection; audited)"});
 
-  router.add({Method::kGet, std::string("/api/v1/subject-exports/drafts/") + kDraftId, directors,
-              0,
+  router.add({Method::kGet, std::string("/api/v1/subject-exports/drafts/") + kDraftId, directors, 0,
               [&context](Request& request) {
                 auto draft =
                     context.services.subject_exports.draft(*request.principal, request.params[0]);
@@ -224,26 +222,26 @@ void add_subject_export_routes(Router& router, WebContext& context) {
               },
               "the redacted draft as MP4, for the frame-by-frame review (audited)"});
 
-  router.add(
-      {Method::kPost, std::string("/api/v1/subject-exports/drafts/") + kDraftId + "/review",
-       directors, kMediumBody,
-       [&context](Request& request) {
-         auto body = parse_body(request);
-         if (!body.ok()) return error_reply(body.error());
-         auto draft = context.services.subject_exports.draft(*request.principal, request.params[0]);
-         if (!draft.ok()) return error_reply(draft.error());
-         auto shown = frames_shown(body.value(), draft->frames);
-         if (!shown.ok()) return error_reply(shown.error());
-         auto reviewed = context.services.subject_exports.confirm_review(
-             *request.principal, request.params[0], shown.value());
-         if (!reviewed.ok()) return error_reply(reviewed.error());
-         return json_reply(200, draft_json(reviewed.value()));
-       },
-       "confirms the review: {\"frames_shown\": [[first, last], …]} must cover every frame "
-       "(else 409; audited)"});
+  router.add({Method::kPost, std::string("/api/v1/subject-exports/drafts/") + kDraftId + "/review",
+              directors, kMediumBody,
+              [&context](Request& request) {
+                auto body = parse_body(request);
+                if (!body.ok()) return error_reply(body.error());
+                auto draft =
+                    context.services.subject_exports.draft(*request.principal, request.params[0]);
+                if (!draft.ok()) return error_reply(draft.error());
+                auto shown = frames_shown(body.value(), draft->frames);
+                if (!shown.ok()) return error_reply(shown.error());
+                auto reviewed = context.services.subject_exports.confirm_review(
+                    *request.principal, request.params[0], shown.value());
+                if (!reviewed.ok()) return error_reply(reviewed.error());
+                return json_reply(200, draft_json(reviewed.value()));
+              },
+              "confirms the review: {\"frames_shown\": [[first, last], …]} must cover every frame "
+              "(else 409; audited)"});
 
-  router.add({Method::kDelete, std::string("/api/v1/subject-exports/drafts/") + kDraftId,
-              directors, 0,
+  router.add({Method::kDelete, std::string("/api/v1/subject-exports/drafts/") + kDraftId, directors,
+              0,
               [&context](Request& request) {
                 auto discarded =
                     context.services.subject_exports.discard(*request.principal, request.params[0]);
@@ -263,7 +261,8 @@ void add_subject_export_routes(Router& router, WebContext& context) {
          if (!passphrase.ok()) return error_reply(passphrase.error());
          if (!media_id.ok()) return error_reply(media_id.error());
          if (context.options.media == nullptr) {
-           return error_reply(503, "unavailable", "no export medium is configured on this appliance");
+           return error_reply(503, "unavailable",
+                              "no export medium is configured on this appliance");
          }
          firmware::SubjectReleaseSpec spec;
          spec.draft_id = request.params[0];
@@ -271,8 +270,7 @@ void add_subject_export_routes(Router& router, WebContext& context) {
          spec.media_id = media_id.value();
          spec.directory_name = bundle_directory_name(context.appliance.clock().now_utc_us());
          const std::string directory = spec.directory_name;
-         auto record = context.services.subject_exports.release(*request.principal,
-                                                                std::move(spec),
+         auto record = context.services.subject_exports.release(*request.principal, std::move(spec),
                                                                 *context.options.media);
          if (!record.ok()) return error_reply(record.error());
          json reply = record_json(record.value());
