@@ -275,7 +275,7 @@ int run_bundle_check(const BundleCheckOptions& options) {
     return kExitUsage;
   }
 
-  std::printf("police export bundle: %s\n", dir.c_str());
+  std::printf("export bundle: %s\n", dir.c_str());
   Report report;
   auto stop = [&] {
     std::printf("\nRESULT: FAILED. Do not rely on this bundle.\n");
