@@ -5,7 +5,7 @@
 // Modes:
 //   yardwatch-verify --audit FILE [--expect-fingerprint HEX]   an audit journal export
 //   yardwatch-verify BUNDLE_DIR [--passphrase-file F] [--extract OUT] [--expect-fingerprint HEX]
-//                                                              a police export bundle
+//                                                              a police or subject export bundle
 //
 // Exit status: 0 everything checked, 1 a check failed, 2 the command line or file is unusable.
 
