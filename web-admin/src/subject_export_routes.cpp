@@ -20,7 +20,7 @@ namespace {
 
 using firmware::Permission;
 
-constexpr const char* kDraftId = R"(([0-9a-f-]{36}))";
+constexpr const char* kDraftId = R"(([0-9A-Za-z-]{8,64}))";
 // The review report: ranges of frames shown, [first, last] inclusive.
 constexpr size_t kMaxReviewRanges = 1000;
 
