@@ -329,8 +329,8 @@ TEST_CASE(
   // The decrypted MP4 passes ffprobe: H.264, every reviewed frame.
   fs::path mp4;
   for (const auto& entry : fs::directory_iterator(extracted)) mp4 = entry.path();
-  auto probe = testing::run_command(
-      {"ffprobe", "-v", "error", "-count_frames", "-show_streams", "-of", "json", mp4.string()});
+  auto probe = testing::run_command({"/usr/bin/ffprobe", "-v", "error", "-count_frames",
+                                     "-show_streams", "-of", "json", mp4.string()});
   REQUIRE(probe.exit_code == 0);
   const json streams = json::parse(probe.out)["streams"];
   REQUIRE(streams.size() == 1);
