@@ -63,7 +63,13 @@ test('director draws the box, reviews every frame, releases; yardwatch-verify pa
   assert.ok(to <= segment.end_utc_us, 'the segment covers the range');
 
   await page.goto(`${appliance.origin}/#/subject-export/${REFERENCE}`);
-  await page.waitForSelector('#subject-prepare');
+  try {
+    await page.waitForSelector('#subject-prepare');
+  } catch (error) {
+    await page.screenshot({ path: screenshotPath(`failure-subject-export-${Date.now()}`), fullPage: true });
+    const shown = await page.locator('body').innerText();
+    throw new Error(`${error.message}\nthe page shows: ${shown.slice(0, 600)}\n${problems.join('\n')}`);
+  }
   assert.match(await page.textContent('#subject-request'), /AVG-2026-7/);
   await page.selectOption('select[name=camera]', 'cam1');
   await page.fill('input[name=from]', local(from));
