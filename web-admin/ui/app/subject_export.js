@@ -253,7 +253,7 @@ export async function render(main, args = []) {
       }
     },
   }, h('h2', {}, t('subject_export.step_select')),
-  field(t('export.cameras'), camera),
+  field(t('subject_export.camera'), camera),
   field(t('export.from'), from, t('export.utc_hint')),
   field(t('export.to'), to, t('subject_export.range_hint')),
   h('div', { class: 'check' }, blurOutside, h('label', { for: blurOutside.id }, t('subject_export.blur_outside'))),
