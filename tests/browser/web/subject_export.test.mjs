@@ -3,11 +3,11 @@
 // director opens #/subject-export/<reference> for an access request registered at the console,
 // draws the requester's box on a frame with the mouse, has the others blurred, steps through
 // every frame (the confirmation stays disabled until the last one was shown), confirms the
-// review, releases the bundle, and the real yardwatch-verify accepts it as a subject export of
-// that request.
+// review, releases the bundle, and the real yardwatch-verify and the bundle's own verify.html
+// accept it as a subject export of that request.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import {
@@ -130,4 +130,23 @@ test('director draws the box, reviews every frame, releases; yardwatch-verify pa
   assert.match(verified.stdout, /RESULT: OK \(subject access export for request AVG-2026-7\)/);
   assert.deepEqual(problems.splice(0), [], 'the page logged errors (a missing translation is one)');
   await page.context().close();
+
+  // The bundle's own verify.html, offline from file://: valid, and plainly a subject export of
+  // this request (never shown as a police export).
+  const bundle = path.join(appliance.exports, directory);
+  const context = await browser.newContext();
+  const verifier = await context.newPage();
+  await verifier.goto(`file://${path.join(bundle, 'verify.html')}`);
+  await verifier.waitForSelector('body[data-ready="1"]', { timeout: 30000 });
+  await verifier.setInputFiles('#files', readdirSync(bundle).map((name) => path.join(bundle, name)));
+  await verifier.fill('#passphrase', passphrase);
+  await verifier.click('#verify');
+  await verifier.waitForSelector('#verdict[data-verdict="ok"], #verdict[data-verdict="failed"], #verdict[data-verdict="error"]', { timeout: 120000 });
+  assert.equal(await verifier.getAttribute('#verdict', 'data-verdict'), 'ok', await verifier.textContent('#problems'));
+  assert.equal(await verifier.getAttribute('#bundle-kind', 'data-kind'), 'subject_access');
+  assert.match(await verifier.textContent('#bundle-kind'), /SUBJECT ACCESS EXPORT for request AVG-2026-7/);
+  assert.match(await verifier.textContent('#report'), /Verzoek \/ request reference\s*AVG-2026-7/);
+  assert.doesNotMatch(await verifier.textContent('#report'), /Zaak \/ case/);
+  await verifier.screenshot({ path: screenshotPath('subject-export-verify-html'), fullPage: true });
+  await context.close();
 });
