@@ -9,6 +9,7 @@
 
 #include "../recorder/recorded_footage.h"
 #include "test_support.h"
+#include "vanishing_media.h"
 #include "yardwatch/firmware/appliance.h"
 #include "yardwatch/firmware/clock_log.h"
 #include "yardwatch/firmware/services.h"
@@ -161,16 +162,45 @@ TEST_CASE("R8: a broken audit chain registers a breach when it is verified", "[b
 TEST_CASE("R8: a police export that cannot be written registers a breach", "[breaches]") {
   Fixture f;
   const Principal director = f.sign_in("directeur", Role::kDirector);
-  // The stick is a file, not a directory: the bundle cannot be written.
+  REQUIRE(f.register_of("export_failed").empty());
+  // The stick is a file, not a directory: the bundle's directory cannot be made on it.
   fs::remove_all(f.stick);
   hal::DirectoryMedia media(f.stick, "stick");
   { std::ofstream(f.stick) << "not a directory"; }
   auto outcome = f.services->exports.create_export(director, f.request("bundle"), media);
   REQUIRE_FALSE(outcome.ok());
-  // Whether the medium refuses before writing or while writing, nothing completed; only a
-  // started write is an incident.
-  const auto failed = f.audit_entries("police_export_failed");
-  CHECK(f.register_of("export_failed").size() == failed.size());
+  // The export had started (it is recorded, its footage held): its failure is an incident.
+  REQUIRE(f.audit_entries("police_export_failed").size() == 1);
+  auto entries = f.register_of("export_failed");
+  REQUIRE(entries.size() == 1);
+  const Breach& breach = entries.front();
+  CHECK(breach.source == "alarm");
+  CHECK(breach.description.find("PL0900-2026123456") != std::string::npos);
+  CHECK(breach.personal_data == "yes");
+  CHECK(breach.encrypted_inaccessible == "partly");
+  CHECK(breach.deadline_utc_us == breach.detected_utc_us + 72 * kHour);
+  CHECK_FALSE(breach.decision.has_value());
+
+  // A bundle directory that vanishes half-way through the write (a stick's mount going away) is
+  // a second, separate incident.
+  fs::remove(f.stick);
+  fs::create_directories(f.stick);
+  test::VanishingMedia vanishing(f.stick, 2000);
+  ExportRequest second = f.request("bundle-2");
+  second.media_id = vanishing.id();
+  auto half = f.services->exports.create_export(director, second, vanishing);
+  REQUIRE_FALSE(half.ok());
+  CHECK(half.error().message.find("removed") != std::string::npos);
+  CHECK(f.audit_entries("police_export_failed").size() == 2);
+  entries = f.register_of("export_failed");
+  REQUIRE(entries.size() == 2);
+  CHECK(entries.front().description.find("removed") != std::string::npos);
+  CHECK(entries.front().id != entries.back().id);
+
+  // A complete export registers nothing.
+  hal::DirectoryMedia good(f.stick, "stick");
+  REQUIRE(f.services->exports.create_export(director, f.request("bundle-3"), good).ok());
+  CHECK(f.register_of("export_failed").size() == 2);
 }
 
 TEST_CASE("R8: a removed or swapped data volume registers a breach for each outage episode",

@@ -16,31 +16,9 @@ namespace {
 
 const std::string kPassword = "Schoolhoofd-bewaart-2026!";
 
-std::map<std::string, std::string> on(const std::string& iso) {
-  return {{"YARDWATCH_SIM_NOW", iso}};
-}
-
-void add_person(ApplianceFixture& appliance, const std::string& name, const std::string& role) {
-  const std::string temporary = "tijdelijk-wachtwoord-9";
-  REQUIRE(appliance
-              .cli({"user", "add", "--name", name, "--role", role, "--password-stdin"},
-                   temporary + "\n")
-              .exit_code == 0);
-  REQUIRE(appliance.cli({"user", "passwd", "--user", name}, temporary + "\n" + kPassword + "\n")
-              .exit_code == 0);
-}
-
 CommandResult as(const ApplianceFixture& appliance, const std::string& user,
-                 std::vector<std::string> args, const std::string& now, bool json_output = true) {
-  args.insert(args.end(), {"--user", user, "--password-stdin"});
-  if (json_output) args.push_back("--json");
-  return appliance.cli_env(args, on(now), kPassword + "\n");
-}
-
-json ok_json(const CommandResult& result) {
-  INFO(result.err);
-  REQUIRE(result.exit_code == 0);
-  return json::parse(result.out);
+                 std::vector<std::string> args, const std::string& now) {
+  return appliance.cli_as(user, kPassword, std::move(args), sim_now(now));
 }
 
 std::vector<std::string> references(const json& list) {
@@ -58,9 +36,9 @@ TEST_CASE(
   ApplianceFixture appliance(root.path());
   REQUIRE(appliance.cli({"setting", "set", "policy.require_totp", "0"}).exit_code == 0);
   appliance.add_camera("schoolplein", "rtsp://127.0.0.1:1/none");
-  add_person(appliance, "directeur", "director");
-  add_person(appliance, "fg", "privacy_officer");
-  add_person(appliance, "conciergejan", "viewer");
+  appliance.add_person("directeur", "director", kPassword);
+  appliance.add_person("fg", "privacy_officer", kPassword);
+  appliance.add_person("conciergejan", "viewer", kPassword);
 
   // Registered on 4 March 2030: due 4 weeks after receipt.
   auto added =
@@ -145,10 +123,10 @@ TEST_CASE(
 
   // Two years after closing the register forgets it; the open one stays.
   const json early =
-      ok_json(appliance.cli_env({"requests", "purge", "--json"}, on("2032-04-10T13:00:00Z")));
+      ok_json(appliance.cli_env({"requests", "purge", "--json"}, sim_now("2032-04-10T13:00:00Z")));
   CHECK(early["removed"] == 0);
   const json purged =
-      ok_json(appliance.cli_env({"requests", "purge", "--json"}, on("2032-04-12T13:00:01Z")));
+      ok_json(appliance.cli_env({"requests", "purge", "--json"}, sim_now("2032-04-12T13:00:01Z")));
   CHECK(purged["removed"] == 1);
   CHECK(purged["references"] == json::array({"AVG-2030-1"}));
   const json all =

@@ -13,6 +13,7 @@
 
 #include "appliance_commands.h"
 #include "audit_commands.h"
+#include "breach_commands.h"
 #include "export_commands.h"
 #include "request_commands.h"
 #include "retention_commands.h"
@@ -45,15 +46,7 @@ struct CommonOptions {
 };
 
 void add_common(CLI::App* command, CommonOptions& options, bool with_json) {
-  command->add_option("--data", options.arguments.data_dir,
-                      "data directory (default: from the configuration file)");
-  command->add_option("--key-dir", options.arguments.key_dir,
-                      "key directory (default: the board's, else <data>.keys beside the data)");
-  command->add_option("--board", options.arguments.board,
-                      "board (default: the configuration file's, else host-sim)");
-  command->add_option("--config", options.arguments.config_file,
-                      "configuration file (default /etc/yardwatch/yardwatch.toml when --data is "
-                      "not given)");
+  cli::add_appliance_options(command, options.arguments);
   if (with_json) command->add_flag("--json", options.json_output, "machine-readable output");
 }
 
@@ -711,6 +704,7 @@ int main(int argc, char** argv) {
   const cli::CommandRunner run_retention_command = cli::register_retention_commands(app);
   auto run_export_command = cli::register_export_commands(app);
   const cli::RequestCommandRunner run_request_command = cli::register_request_commands(app);
+  const cli::BreachCommandRunner run_breach_command = cli::register_breach_commands(app);
 
   try {
     app.parse(argc, argv);
@@ -722,6 +716,7 @@ int main(int argc, char** argv) {
     if (auto code = run_retention_command()) return *code;
     if (auto code = run_export_command()) return *code;
     if (auto code = run_request_command()) return *code;
+    if (auto code = run_breach_command()) return *code;
     // Every other command works on an appliance: the command line, the configuration file and
     // the board together say where it is.
     auto resolved = firmware::resolve_appliance(options.arguments);
