@@ -231,6 +231,7 @@ std::unique_ptr<web_admin::WebServer> start_web_admin(firmware::Appliance& appli
   options.daemon_metrics = [&metrics_board] { return metrics_board.snapshot(); };
   // Every bundle carries the offline verifier page (tools/verify/web).
   services.exports.set_verify_page(verify_page::html());
+  services.subject_exports.set_verify_page(verify_page::html());
   auto server = web_admin::WebServer::create(appliance, services, options);
   if (!server.ok()) return problem(server.error().message);
   if (auto started = server.value()->start(); !started.ok()) {

@@ -257,6 +257,45 @@ int cmd_list(const Options& o) {
                         });
 }
 
+// The subject access exports made for a request (R7; firmware/design/subject_export.md).
+int cmd_exports(const Options& o) {
+  return with_principal(
+      o, true, [&](firmware::Services& services, const firmware::Principal* by, int64_t) {
+        auto exports = services.subject_exports.list(*by, o.reference);
+        if (!exports.ok()) return fail(exports.error());
+        if (o.json_output) {
+          json out = json::array();
+          for (const auto& e : exports.value()) {
+            out.push_back(json{{"id", e.id},
+                               {"request_reference", e.request_reference},
+                               {"camera", e.camera},
+                               {"from", iso(e.from_utc_us)},
+                               {"to", iso(e.to_utc_us)},
+                               {"blur_outside_selection", e.blur_outside_selection},
+                               {"created", iso(e.created_utc_us)},
+                               {"created_by", e.created_by},
+                               {"reviewed_by", text_or_null(e.reviewed_by)},
+                               {"reviewed", optional_time(e.reviewed_utc_us)},
+                               {"target", e.target},
+                               {"state", e.state},
+                               {"finished", optional_time(e.finished_utc_us)},
+                               {"manifest_sha256", text_or_null(e.manifest_sha256)},
+                               {"error", text_or_null(e.error)}});
+          }
+          std::printf("%s\n", out.dump(2).c_str());
+          return 0;
+        }
+        if (exports.value().empty())
+          std::printf("no subject exports for %s\n", o.reference.c_str());
+        for (const auto& e : exports.value()) {
+          std::printf("%s  %s  %s %s – %s  reviewed by %s  %s  %s\n", e.id.c_str(), e.state.c_str(),
+                      e.camera.c_str(), iso(e.from_utc_us).c_str(), iso(e.to_utc_us).c_str(),
+                      e.reviewed_by.c_str(), e.target.c_str(), e.error.c_str());
+        }
+        return 0;
+      });
+}
+
 int cmd_show(const Options& o) {
   return with_principal(o, true,
                         [&](firmware::Services& services, const firmware::Principal* by, int64_t) {
@@ -357,6 +396,12 @@ RequestCommandRunner register_request_commands(CLI::App& app) {
   add_sign_in(show, o);
   show->add_option("--reference", o.reference, "the request")->required();
 
+  auto* exports = requests->add_subcommand(
+      "exports", "the subject access exports made for a request (directors, privacy officers)");
+  add_common(exports, o, true);
+  add_sign_in(exports, o);
+  exports->add_option("reference,--reference", o.reference, "the request")->required();
+
   auto* extend =
       requests->add_subcommand("extend", "extend the deadline once, to at most 12 weeks");
   add_common(extend, o, true);
@@ -389,6 +434,7 @@ RequestCommandRunner register_request_commands(CLI::App& app) {
     if (add->parsed()) return cmd_add(opts);
     if (list->parsed()) return cmd_list(opts);
     if (show->parsed()) return cmd_show(opts);
+    if (exports->parsed()) return cmd_exports(opts);
     if (extend->parsed()) return cmd_extend(opts);
     if (close->parsed()) return cmd_close(opts);
     if (link->parsed()) return cmd_link(opts);

@@ -50,6 +50,11 @@ const pages = {
     show: () => can('police_export'),
     load: () => import('./export.js'),
   },
+  // #/subject-export/<request reference>: linked from the request register for access requests.
+  'subject-export': {
+    show: () => can('manage_subject_requests'),
+    load: () => import('./subject_export.js'),
+  },
   audit: { labelKey: 'nav.audit', show: () => true, load: () => import('./audit.js') },
   settings: { labelKey: 'nav.settings', show: () => true, load: () => import('./settings.js') },
 };

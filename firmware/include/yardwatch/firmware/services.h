@@ -16,6 +16,7 @@
 #include "yardwatch/firmware/requests.h"
 #include "yardwatch/firmware/retention.h"
 #include "yardwatch/firmware/sessions.h"
+#include "yardwatch/firmware/subject_exports.h"
 #include "yardwatch/firmware/subject_footage.h"
 #include "yardwatch/firmware/viewing.h"
 
@@ -37,7 +38,9 @@ struct Services {
         requests(appliance.catalog(), appliance.clock(), audit),
         breaches(appliance.catalog(), appliance.clock(), audit),
         dpia(appliance.catalog(), appliance.clock(), audit),
-        four_eyes(appliance.catalog(), appliance.clock(), audit, accounts) {}
+        four_eyes(appliance.catalog(), appliance.clock(), audit, accounts),
+        subject_exports(appliance.catalog(), appliance.storage(), appliance.keys(),
+                        appliance.clock(), audit) {}
 
   AuditJournal audit;
   AccountService accounts;
@@ -53,6 +56,7 @@ struct Services {
   BreachService breaches;                 // the breach register (R8)
   DpiaService dpia;                       // the DPIA date and its reminder (R10)
   FourEyesService four_eyes;              // second-person approvals (policy.four_eyes)
+  SubjectExportService subject_exports;   // subject access exports, others blurred (R7, R11)
 };
 
 }  // namespace yardwatch::firmware
