@@ -7,7 +7,9 @@
 
 #include "../recorder/recorded_footage.h"
 #include "web_fixture.h"
+#include "yardwatch/firmware/four_eyes.h"
 #include "yardwatch/firmware/requests.h"
+#include "yardwatch/firmware/settings.h"
 #include "yardwatch/hal/clock.h"
 
 using namespace yardwatch;
@@ -196,4 +198,68 @@ TEST_CASE("R7: the release route refuses a draft until every frame was reviewed"
   auto listed = web.request("GET", "/api/v1/subject-exports?request=AVG-2026-7", director);
   REQUIRE(listed);
   CHECK(json::parse(listed->body)["subject_exports"].size() == 1);
+}
+
+TEST_CASE(
+    "R4 R7: with four-eyes on, a subject export is released only with a second director, "
+    "and the audit entry names both",
+    "[web-admin][subject_exports][four_eyes][R4][R7]") {
+  WebFixture web;
+  const Footage footage = add_footage_and_request(web);
+  const auto director = web.headers("director");
+  const std::string password = "the-final-password-42";  // the fixture's accounts' password
+  REQUIRE(web.services->accounts
+              .add_account(firmware::Actor::console(), "dora-director", firmware::Role::kDirector,
+                           {}, "temporary-password-1")
+              .ok());
+  REQUIRE(web.services->accounts
+              .change_password({"dora-director", "temporary-password-1", "", "console"}, password)
+              .ok());
+  REQUIRE(firmware::set_setting(web.appliance->catalog(), web.services->audit,
+                                firmware::Actor::console(), firmware::kFourEyesSetting, "1")
+              .ok());
+
+  auto created =
+      web.request("POST", "/api/v1/subject-exports/drafts", director, draft_body(footage).dump());
+  REQUIRE(created);
+  REQUIRE(created->status == 201);
+  const json draft = json::parse(created->body);
+  const uint64_t frames = draft["frames"];
+  const std::string base = "/api/v1/subject-exports/drafts/" + draft["id"].get<std::string>();
+  REQUIRE(web.request("GET", base + "/video", director)->status == 200);
+  REQUIRE(web.request("POST", base + "/review", director,
+                      json{{"frames_shown", json::array({json::array({0, frames - 1})})}}.dump())
+              ->status == 200);
+  json body = {{"passphrase", "vier woorden als wachtwoordzin"},
+               {"media_id", "dir:" + (web.dir / "stick").string()}};
+
+  auto alone = web.request("POST", base + "/release", director, body.dump());
+  REQUIRE(alone);
+  CHECK(alone->status == 403);
+  CHECK(error_code(alone->body) == "four_eyes_required");
+  body["second_person"] = {{"name", "dirk-director"}, {"password", password}, {"totp", ""}};
+  auto self = web.request("POST", base + "/release", director, body.dump());
+  REQUIRE(self);
+  CHECK(self->status == 403);
+  CHECK(error_code(self->body) == "four_eyes_refused");
+  CHECK(std::filesystem::is_empty(web.dir / "stick"));
+
+  body["second_person"] = {{"name", "dora-director"}, {"password", password}, {"totp", ""}};
+  auto together = web.request("POST", base + "/release", director, body.dump());
+  REQUIRE(together);
+  INFO(together->body);
+  REQUIRE(together->status == 201);
+  auto entries = web.services->audit.list({});
+  REQUIRE(entries.ok());
+  bool named_both = false;
+  for (const auto& entry : entries.value()) {
+    if (entry.event.action.rfind("subject_export", 0) != 0 || !entry.event.allowed) continue;
+    if (entry.actor.name != "dirk-director") continue;
+    const json details = json::parse(entry.event.details, nullptr, false);
+    if (!details.is_discarded() && details.contains("four_eyes") &&
+        details["four_eyes"].value("approved_by", "") == "dora-director") {
+      named_both = true;
+    }
+  }
+  CHECK(named_both);
 }
