@@ -11,6 +11,7 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import {
+  datetimeLocal,
   Appliance, bin, launchBrowser, newPage, screenshotPath, seriousViolations,
 } from './fixture.mjs';
 
@@ -33,7 +34,7 @@ after(async () => {
 });
 
 // A datetime-local value (UTC: the browser runs in UTC) of a time in microseconds.
-const local = (us) => new Date(us / 1000).toISOString().slice(0, 19);
+const local = (us) => datetimeLocal(us / 1000);
 
 test('director draws the box, reviews every frame, releases; yardwatch-verify passes', async () => {
   const temporary = appliance.addAccount('directeur', 'director');
