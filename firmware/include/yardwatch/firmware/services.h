@@ -3,6 +3,7 @@
 // The firmware services of one appliance, wired together. Adapters (CLI, web admin, daemon)
 // create one and call nothing else that touches footage or personal data.
 
+#include "yardwatch/firmware/access_review.h"
 #include "yardwatch/firmware/accounts.h"
 #include "yardwatch/firmware/appliance.h"
 #include "yardwatch/firmware/audit.h"
@@ -13,6 +14,7 @@
 #include "yardwatch/firmware/footage.h"
 #include "yardwatch/firmware/four_eyes.h"
 #include "yardwatch/firmware/holds.h"
+#include "yardwatch/firmware/kwaliteitskaart.h"
 #include "yardwatch/firmware/requests.h"
 #include "yardwatch/firmware/retention.h"
 #include "yardwatch/firmware/sessions.h"
@@ -37,7 +39,9 @@ struct Services {
         requests(appliance.catalog(), appliance.clock(), audit),
         breaches(appliance.catalog(), appliance.clock(), audit),
         dpia(appliance.catalog(), appliance.clock(), audit),
-        four_eyes(appliance.catalog(), appliance.clock(), audit, accounts) {}
+        four_eyes(appliance.catalog(), appliance.clock(), audit, accounts),
+        kwaliteitskaart(appliance.catalog(), appliance.clock(), audit),
+        access_review(appliance.catalog(), appliance.clock(), audit) {}
 
   AuditJournal audit;
   AccountService accounts;
@@ -46,13 +50,15 @@ struct Services {
   SessionStore sessions;
   CameraService cameras;
   ViewingService viewing;
-  HoldService holds;                      // incident holds and hold requests (R2)
-  SubjectFootageService subject_footage;  // erasure and restriction on request (R7)
-  RetentionService retention;             // the sweep, the clock guard, disk pressure
-  RequestService requests;                // the register of data subjects' requests (R7)
-  BreachService breaches;                 // the breach register (R8)
-  DpiaService dpia;                       // the DPIA date and its reminder (R10)
-  FourEyesService four_eyes;              // second-person approvals (policy.four_eyes)
+  HoldService holds;                       // incident holds and hold requests (R2)
+  SubjectFootageService subject_footage;   // erasure and restriction on request (R7)
+  RetentionService retention;              // the sweep, the clock guard, disk pressure
+  RequestService requests;                 // the register of data subjects' requests (R7)
+  BreachService breaches;                  // the breach register (R8)
+  DpiaService dpia;                        // the DPIA date and its reminder (R10)
+  FourEyesService four_eyes;               // second-person approvals (policy.four_eyes)
+  KwaliteitskaartService kwaliteitskaart;  // the quality card (R9); adapters set_board()
+  AccessReviewService access_review;       // the monthly access review for the privacy officer
 };
 
 }  // namespace yardwatch::firmware
