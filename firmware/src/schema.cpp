@@ -273,6 +273,7 @@ CREATE TABLE subject_exports (
   error TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX subject_exports_by_request ON subject_exports (request_id);
+)sql"},
     // 6 → 7: the privacy desk (issue #8): the breach register fed by the appliance's own alarms
     // (R8).
     // firmware/design/privacy_desk.md.
