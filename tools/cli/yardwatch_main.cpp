@@ -14,6 +14,7 @@
 #include "appliance_commands.h"
 #include "audit_commands.h"
 #include "export_commands.h"
+#include "report_commands.h"
 #include "request_commands.h"
 #include "retention_commands.h"
 #include "yardwatch/firmware/appliance.h"
@@ -711,6 +712,7 @@ int main(int argc, char** argv) {
   const cli::CommandRunner run_retention_command = cli::register_retention_commands(app);
   auto run_export_command = cli::register_export_commands(app);
   const cli::RequestCommandRunner run_request_command = cli::register_request_commands(app);
+  const cli::ReportCommandRunner run_report_command = cli::register_report_commands(app);
 
   try {
     app.parse(argc, argv);
@@ -722,6 +724,7 @@ int main(int argc, char** argv) {
     if (auto code = run_retention_command()) return *code;
     if (auto code = run_export_command()) return *code;
     if (auto code = run_request_command()) return *code;
+    if (auto code = run_report_command()) return *code;
     // Every other command works on an appliance: the command line, the configuration file and
     // the board together say where it is.
     auto resolved = firmware::resolve_appliance(options.arguments);

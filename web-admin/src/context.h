@@ -63,6 +63,7 @@ void add_account_routes(Router& router, WebContext& context);
 void add_audit_routes(Router& router, WebContext& context);
 void add_export_routes(Router& router, WebContext& context);
 void add_hold_routes(Router& router, WebContext& context);
+void add_report_routes(Router& router, WebContext& context);
 void add_status_routes(Router& router, WebContext& context);
 void add_asset_routes(Router& router, WebContext& context);
 

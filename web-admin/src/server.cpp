@@ -226,6 +226,7 @@ Result<std::unique_ptr<WebServer>> WebServer::create(firmware::Appliance& applia
   add_audit_routes(server->router_, context);
   add_export_routes(server->router_, context);
   add_hold_routes(server->router_, context);
+  add_report_routes(server->router_, context);
   server->configure(*server->https_);
   return server;
 }
