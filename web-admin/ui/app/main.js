@@ -40,6 +40,11 @@ const pages = {
     show: () => can('police_export'),
     load: () => import('./export.js'),
   },
+  reports: {
+    labelKey: 'nav.reports',
+    show: () => can('read_compliance_reports'),
+    load: () => import('./reports.js'),
+  },
   audit: { labelKey: 'nav.audit', show: () => true, load: () => import('./audit.js') },
   settings: { labelKey: 'nav.settings', show: () => true, load: () => import('./settings.js') },
 };
