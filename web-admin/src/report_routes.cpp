@@ -41,7 +41,7 @@ void add_report_routes(Router& router, WebContext& context) {
   const Access readers = Access::any_of({Permission::kReadComplianceReports});
 
   for (const char* format : {"html", "pdf"}) {
-    router.add({Method::kGet, std::string("/api/v1/reports/kwaliteitskaart\\.") + format, readers,
+    router.add({Method::kGet, std::string("/api/v1/reports/kwaliteitskaart[.]") + format, readers,
                 0,
                 [&context, format](Request& request) {
                   auto report = context.services.kwaliteitskaart.download(
@@ -55,7 +55,7 @@ void add_report_routes(Router& router, WebContext& context) {
   }
   for (const char* format : {"html", "pdf", "json"}) {
     router.add({Method::kGet,
-                std::string("/api/v1/reports/access-review/") + kMonth + "\\." + format, readers, 0,
+                std::string("/api/v1/reports/access-review/") + kMonth + "[.]" + format, readers, 0,
                 [&context, format](Request& request) {
                   auto report = context.services.access_review.download(
                       &*request.principal, request.params[0], format, language_of(request));
