@@ -46,6 +46,7 @@ TEST_CASE("R9: the report routes serve directors and privacy officers only, audi
                           web.headers("privacy_officer"));
   CHECK(card->body.find("data-camera=\"cam1\"") != std::string::npos);
   CHECK(card->body.find("<html lang=\"en\">") != std::string::npos);
+  CHECK(card->get_header_value("Content-Security-Policy").find("script-src") == std::string::npos);
   auto review = web.request("GET", "/api/v1/reports/access-review/" + month + ".json",
                             web.headers("director"));
   CHECK(json::parse(review->body)["month"] == month);

@@ -32,6 +32,13 @@ Reply download(const firmware::RenderedReport& report, bool attachment) {
       std::string(attachment ? "attachment" : "inline") + "; filename=\"" + report.filename + "\"");
   // A report is personal data: never in a shared cache.
   reply.headers.emplace_back("Cache-Control", "no-store");
+  // The report page carries its own inline style and a data: still, and no script: it replaces
+  // the admin's policy (style-src 'self') with one that allows exactly that.
+  if (report.content_type.rfind("text/html", 0) == 0) {
+    reply.headers.emplace_back("Content-Security-Policy",
+                               "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                               "base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+  }
   return reply;
 }
 

@@ -67,7 +67,11 @@ test('a privacy officer downloads the kwaliteitskaart from the reports page, in 
     await page.goto(`${appliance.origin}/#/reports`);
     await page.reload();
     await page.waitForFunction((l) => document.documentElement.lang === l, lang);
-    await page.waitForSelector('#card-pdf');
+    try {
+      await page.waitForSelector('#card-pdf', { timeout: 10000 });
+    } catch (error) {
+      throw new Error(`${error.message}\nthe page shows: ${(await page.locator('body').innerText()).slice(0, 600)}\nlogged: ${problems.join(' | ')}`);
+    }
     assert.equal((await page.textContent('#nav a[href="#/reports"]')).trim(), expected[lang]);
     assert.equal((await page.textContent('main h1')).trim(), expected[lang]);
     await shot(page, `${lang}-fg-reports`);
@@ -82,16 +86,21 @@ test('a privacy officer downloads the kwaliteitskaart from the reports page, in 
   assert.match(text.stdout, /Kwaliteitskaart/);
   assert.match(text.stdout, /cam1/);
 
-  // The HTML, field by field through the DOM: the camera with its retention.
-  const html = await page.evaluate(async () => (await fetch('/api/v1/reports/kwaliteitskaart.html?lang=nl')).text());
-  const camera = await page.evaluate((source) => {
-    const doc = new DOMParser().parseFromString(source, 'text/html');
-    const section = doc.querySelector('section[data-camera="cam1"]');
+  // The HTML as the browser shows it (its own CSP: inline style, no script), field by field
+  // through the DOM: the camera with its zone and retention.
+  const cardPage = await page.context().newPage();
+  const cardProblems = [];
+  cardPage.on('console', (message) => { if (message.type() === 'error') cardProblems.push(message.text()); });
+  await cardPage.goto(`${appliance.origin}/api/v1/reports/kwaliteitskaart.html?lang=nl`);
+  const camera = await cardPage.evaluate(() => {
+    const section = document.querySelector('section[data-camera="cam1"]');
     return section && {
       zone: section.querySelector('[data-field="zone"]').textContent,
       retention: section.querySelector('[data-field="retention_days"]').textContent,
     };
-  }, html);
+  });
+  assert.deepEqual(cardProblems, [], 'the card page logged errors (its style blocked?)');
+  await cardPage.close();
   const listed = appliance.cliJson(['camera', 'list']).cameras.find((c) => c.name === 'cam1');
   assert.ok(camera, 'the card has a section for cam1');
   assert.equal(camera.zone, listed.zone);
