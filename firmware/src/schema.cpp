@@ -6,7 +6,7 @@ namespace yardwatch::firmware {
 
 namespace {
 
-constexpr std::array<recorder::Migration, 5> kFirmwareMigrations = {{
+constexpr std::array<recorder::Migration, 6> kFirmwareMigrations = {{
     // 1 → 2: accounts, roles, sessions, throttling, setup codes, settings, audit journal.
     {2, R"sql(
 CREATE TABLE accounts (
@@ -369,6 +369,21 @@ BEGIN
 END;
 CREATE TRIGGER breaches_no_delete BEFORE DELETE ON breaches
   BEGIN SELECT RAISE(ABORT, 'the breach register keeps every entry'); END;
+)sql"},
+    // 7 → 8: the kwaliteitskaart (R9; firmware/design/kwaliteitskaart.md): what the card says
+    // about each camera beyond the placement plan — why it films, how it is mounted — and a
+    // still image only if a director attaches one (JPEG as uploaded, at most 1 MiB).
+    {8, R"sql(
+CREATE TABLE camera_descriptions (
+  camera_id INTEGER PRIMARY KEY REFERENCES cameras(id),
+  purpose TEXT NOT NULL DEFAULT '',
+  placement TEXT NOT NULL DEFAULT '',
+  still_jpeg BLOB,
+  still_width INTEGER,
+  still_height INTEGER,
+  updated_by TEXT NOT NULL,
+  updated_utc_us INTEGER NOT NULL
+);
 )sql"},
 }};
 

@@ -136,6 +136,15 @@ void privacy_desk_housekeeping(firmware::Services& services) {
   }
 }
 
+// The monthly access review (firmware/design/kwaliteitskaart.md): once the month has changed,
+// one `access_review_ready` entry tells the privacy officer the review of the month just ended
+// can be downloaded. Idempotent: the catalog latches the month noted.
+void note_access_review_ready(firmware::Services& services) {
+  if (auto noted = services.access_review.note_previous_month_ready(); !noted.ok()) {
+    std::fprintf(stderr, "yardwatchd: access review note: %s\n", noted.error().to_string().c_str());
+  }
+}
+
 // Cameras stopped for space stay stopped across a lost data volume and a restart of the daemon:
 // their `recording_paused` alarm is still open, so the new recorder starts without them and
 // relieve_disk_pressure() resumes them (clearing the alarm, audited) once there is room.
@@ -519,6 +528,7 @@ SessionEnd record(Daemon& daemon) {
     }
   }
   firmware::Services services(*appliance.value());
+  services.kwaliteitskaart.set_board(options.board);
   log_clock_state(catalog, clock);
   audit_system(services, "system_start", "{}");
   auto report =
@@ -611,6 +621,7 @@ SessionEnd record(Daemon& daemon) {
       sweep_retention(services, daemon.retention, clock);
       audit_overdue_holds(services);
       privacy_desk_housekeeping(services);
+      note_access_review_ready(services);
     }
     if (now - last_checkpoint >= kCheckpointIntervalUs) {
       last_checkpoint = now;

@@ -42,6 +42,7 @@ class RetentionFixture {
     firmware::ApplianceOptions options{root_ / "data", root_ / "keys", "host-sim"};
     options_ = options;
     auto appliance = firmware::Appliance::init(options_);
+    INFO((appliance.ok() ? "" : appliance.error().message));
     REQUIRE(appliance.ok());
     appliance_ = std::move(appliance).value();
     make_services();

@@ -34,6 +34,8 @@ std::string example_path(const std::string& pattern, const std::string& id = "99
     }
   };
   replace_all(R"((\d{1,18}))", id);
+  replace_all(R"((\d{4}-\d{2}))", "2026-11");
+  replace_all("[.]", ".");
   replace_all("([0-9a-f]{32})", std::string(32, '0'));
   replace_all("([0-9A-Za-z-]{8,64})", std::string(16, '0'));
   replace_all("([A-Za-z0-9._-]{1,64})", "vera-viewer");
@@ -106,6 +108,14 @@ const std::map<std::string, std::set<std::string>>& expected_roles() {
       {"GET /api/v1/audit/export", {"director", "privacy_officer"}},
       {"GET /api/v1/audit/verify", {"admin", "director", "privacy_officer"}},
       {R"(GET /ui/app/((?:[A-Za-z0-9_-]+/){0,3}[A-Za-z0-9_-]+\.[a-z]{2,4}))", all},
+      // The compliance reports (R9, the access review): directors and privacy officers.
+      {"GET /api/v1/reports/kwaliteitskaart[.]html", {"director", "privacy_officer"}},
+      {"GET /api/v1/reports/kwaliteitskaart[.]pdf", {"director", "privacy_officer"}},
+      {R"(GET /api/v1/reports/access-review/(\d{4}-\d{2})[.]html)",
+       {"director", "privacy_officer"}},
+      {R"(GET /api/v1/reports/access-review/(\d{4}-\d{2})[.]pdf)", {"director", "privacy_officer"}},
+      {R"(GET /api/v1/reports/access-review/(\d{4}-\d{2})[.]json)",
+       {"director", "privacy_officer"}},
   };
   return table;
 }

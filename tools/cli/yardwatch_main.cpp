@@ -17,6 +17,7 @@
 #include "breach_commands.h"
 #include "export_commands.h"
 #include "four_eyes_prompt.h"
+#include "report_commands.h"
 #include "request_commands.h"
 #include "retention_commands.h"
 #include "yardwatch/firmware/appliance.h"
@@ -729,6 +730,7 @@ int main(int argc, char** argv) {
   auto run_export_command = cli::register_export_commands(app);
   const cli::RequestCommandRunner run_request_command = cli::register_request_commands(app);
   const cli::BreachCommandRunner run_breach_command = cli::register_breach_commands(app);
+  const cli::ReportCommandRunner run_report_command = cli::register_report_commands(app);
 
   try {
     app.parse(argc, argv);
@@ -741,6 +743,7 @@ int main(int argc, char** argv) {
     if (auto code = run_export_command()) return *code;
     if (auto code = run_request_command()) return *code;
     if (auto code = run_breach_command()) return *code;
+    if (auto code = run_report_command()) return *code;
     // Every other command works on an appliance: the command line, the configuration file and
     // the board together say where it is.
     auto resolved = firmware::resolve_appliance(options.arguments);

@@ -67,6 +67,7 @@ void add_hold_routes(Router& router, WebContext& context);
 void add_request_routes(Router& router, WebContext& context);
 void add_breach_routes(Router& router, WebContext& context);
 void add_subject_export_routes(Router& router, WebContext& context);
+void add_report_routes(Router& router, WebContext& context);
 void add_status_routes(Router& router, WebContext& context);
 void add_asset_routes(Router& router, WebContext& context);
 

@@ -229,6 +229,7 @@ Result<std::unique_ptr<WebServer>> WebServer::create(firmware::Appliance& applia
   add_request_routes(server->router_, context);
   add_breach_routes(server->router_, context);
   add_subject_export_routes(server->router_, context);
+  add_report_routes(server->router_, context);
   server->configure(*server->https_);
   return server;
 }

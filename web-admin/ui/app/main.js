@@ -55,6 +55,11 @@ const pages = {
     show: () => can('manage_subject_requests'),
     load: () => import('./subject_export.js'),
   },
+  reports: {
+    labelKey: 'nav.reports',
+    show: () => can('read_compliance_reports'),
+    load: () => import('./reports.js'),
+  },
   audit: { labelKey: 'nav.audit', show: () => true, load: () => import('./audit.js') },
   settings: { labelKey: 'nav.settings', show: () => true, load: () => import('./settings.js') },
 };
