@@ -211,8 +211,8 @@ Result<ErasureReceipt> SubjectFootageService::erase(const Principal& by, const s
         json details{{"request", request_reference},
                      {"segments", receipt.segments},
                      {"bytes", receipt.bytes}};
-        std::string summary = "camera " + camera + ", " + std::to_string(receipt.segments) +
-                              " segment(s) erased";
+        std::string summary =
+            "camera " + camera + ", " + std::to_string(receipt.segments) + " segment(s) erased";
         if (receipt.deleted_from_utc_us) {
           details["deleted_from"] = hal::format_iso8601_utc(*receipt.deleted_from_utc_us);
           details["deleted_to"] = hal::format_iso8601_utc(*receipt.deleted_to_utc_us);

@@ -29,7 +29,8 @@ struct ApplianceOptions {
   hal::VolumeOptions volume{};
   hal::KeyStoreKind key_store = hal::KeyStoreKind::kFile;
   std::string tpm_tcti{};
-  std::filesystem::path config_file{};  // the configuration in use (written back on changes), if any
+  std::filesystem::path
+      config_file{};  // the configuration in use (written back on changes), if any
 };
 
 // What a command line said; empty means "not given".

@@ -40,7 +40,7 @@ struct RecordingConfig {
 
 struct RecorderStats {
   uint64_t fragments_written = 0;
-  uint64_t bytes_written = 0;  // media bytes of the fragments written (bitrate = its rate)
+  uint64_t bytes_written = 0;      // media bytes of the fragments written (bitrate = its rate)
   uint64_t fragments_dropped = 0;  // lost to a full disk or a write error
   uint64_t reconnects = 0;
   uint64_t segments_written = 0;
