@@ -6,6 +6,7 @@
 #include <array>
 #include <cctype>
 
+#include "yardwatch/firmware/breaches.h"
 #include "yardwatch/firmware/totp.h"
 #include "yardwatch/recorder/sqlite.h"
 
@@ -617,10 +618,14 @@ Result<Principal> AccountService::authenticate(const Credentials& credentials) {
           "repeated failed sign-ins for '" + logged_name + "' from " + credentials.client_address,
           clock_.now_utc_us());
     }
-    return deny(password_ok ? "wrong or reused TOTP code" : "wrong name or password",
-                password_ok ? (credentials.totp_code.empty() ? "a TOTP code is required"
-                                                             : "wrong or reused TOTP code")
-                            : "wrong name or password");
+    Error refused = deny(password_ok ? "wrong or reused TOTP code" : "wrong name or password",
+                         password_ok ? (credentials.totp_code.empty() ? "a TOTP code is required"
+                                                                      : "wrong or reused TOTP code")
+                                     : "wrong name or password");
+    // Guessing spread over many names and addresses stays under every lock-out; the burst of
+    // failures as a whole is a security incident (R8, breaches.h).
+    (void)check_login_burst(catalog_, clock_.now_utc_us());
+    return refused;
   }
   if (row->account.disabled) return deny("account disabled", "this account is disabled");
   attempt.account_id = row->account.id;

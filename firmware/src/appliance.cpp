@@ -7,6 +7,7 @@
 
 #include <cerrno>
 
+#include "yardwatch/firmware/reset_marker.h"
 #include "yardwatch/firmware/schema.h"
 #include "yardwatch/recorder/data_dir.h"
 
@@ -152,6 +153,10 @@ Result<std::unique_ptr<Appliance>> Appliance::open(const ApplianceOptions& optio
   YW_ASSIGN_OR_RETURN(appliance->catalog_,
                       recorder::Catalog::open(recorder::catalog_path(options.data_dir), false,
                                               firmware_migrations()));
+  // The first open after a factory reset registers it (R8). Not fatal: the marker stays for the
+  // next open, and an appliance that cannot open helps nobody.
+  (void)register_reset_marker(*appliance->catalog_, options.data_dir,
+                              appliance->clock_->now_utc_us());
   return appliance;
 }
 

@@ -714,6 +714,21 @@ Result<std::optional<AuditAnchor>> AuditJournal::anchor() {
 }
 
 Result<AuditVerification> AuditJournal::verify() {
+  YW_ASSIGN_OR_RETURN(AuditVerification result, verify_chain());
+  if (!result.ok) {
+    // Whoever finds the chain broken (the daemon's checkpoint or pruning, `yardwatch audit
+    // verify`, the web admin's check) raises the alarm, which registers the incident in the
+    // breach register (R8). Outside the read snapshot, so it is not rolled back with it.
+    (void)catalog_.raise_alarm("audit_tamper", std::nullopt,
+                               "the audit journal does not verify at entry " +
+                                   std::to_string(result.first_broken_seq.value_or(0)) + ": " +
+                                   result.problem,
+                               clock_.now_utc_us());
+  }
+  return result;
+}
+
+Result<AuditVerification> AuditJournal::verify_chain() {
   std::lock_guard lock(catalog_.mutex());
   Database& db = catalog_.database();
   YW_ASSIGN_OR_RETURN(auto snapshot, ReadSnapshot::begin(db));

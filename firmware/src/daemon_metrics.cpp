@@ -2,6 +2,8 @@
 
 #include <cstdio>
 #include <functional>
+#include <utility>
+#include <vector>
 
 namespace yardwatch::firmware {
 
@@ -18,6 +20,21 @@ class Writer {
     std::snprintf(number, sizeof(number), "%.17g", value);
     out_ += name + (labels.empty() ? "" : "{" + labels + "}") + " " + number + "\n";
   }
+  // A family of one unlabelled sample.
+  void single(const std::string& name, const std::string& help, const std::string& type,
+              double value) {
+    family(name, help, type);
+    sample(name, "", value);
+  }
+  // A family with one sample per value of `label`, in the order given.
+  void by_label(const std::string& name, const std::string& help, const std::string& type,
+                const std::string& label,
+                const std::vector<std::pair<std::string, double>>& values) {
+    family(name, help, type);
+    for (const auto& [label_value, value] : values) {
+      sample(name, label + "=\"" + label_value + "\"", value);
+    }
+  }
   std::string take() { return std::move(out_); }
 
  private:
@@ -30,11 +47,12 @@ std::string camera_label(int64_t id) { return "camera_id=\"" + std::to_string(id
 
 std::string render_daemon_metrics(const DaemonMetrics& metrics) {
   Writer w;
+  // One sample per camera; a camera without a value (nullopt) has none.
   auto per_camera = [&](const std::string& name, const std::string& help, const std::string& type,
-                        const std::function<double(const CameraMetrics&)>& value) {
+                        const std::function<std::optional<double>(const CameraMetrics&)>& value) {
     w.family(name, help, type);
     for (const auto& camera : metrics.cameras) {
-      w.sample(name, camera_label(camera.camera_id), value(camera));
+      if (auto v = value(camera)) w.sample(name, camera_label(camera.camera_id), *v);
     }
   };
   per_camera("yardwatch_camera_recording", "1 while the camera records, else 0", "gauge",
@@ -67,93 +85,75 @@ std::string render_daemon_metrics(const DaemonMetrics& metrics) {
              "gauge", [](const CameraMetrics& c) { return c.paused_for_space ? 1.0 : 0.0; });
   per_camera("yardwatch_camera_retention_days", "configured retention (R2: at most 28)", "gauge",
              [](const CameraMetrics& c) { return static_cast<double>(c.retention_days); });
-  w.family("yardwatch_camera_effective_retention_days",
-           "retention the camera keeps: below the configured one while footage deleted early "
-           "for disk space is missing",
-           "gauge");
-  for (const auto& camera : metrics.cameras) {
-    if (!camera.effective_retention_days) continue;
-    w.sample("yardwatch_camera_effective_retention_days", camera_label(camera.camera_id),
-             *camera.effective_retention_days);
-  }
-  w.family("yardwatch_camera_oldest_footage_age_seconds", "age of the oldest footage kept",
-           "gauge");
-  for (const auto& camera : metrics.cameras) {
-    if (!camera.oldest_utc_us) continue;
-    w.sample("yardwatch_camera_oldest_footage_age_seconds", camera_label(camera.camera_id),
-             static_cast<double>(metrics.now_utc_us - *camera.oldest_utc_us) / 1e6);
-  }
+  per_camera("yardwatch_camera_effective_retention_days",
+             "retention the camera keeps: below the configured one while footage deleted early "
+             "for disk space is missing",
+             "gauge", [](const CameraMetrics& c) -> std::optional<double> {
+               if (!c.effective_retention_days) return std::nullopt;
+               return *c.effective_retention_days;
+             });
+  per_camera("yardwatch_camera_oldest_footage_age_seconds", "age of the oldest footage kept",
+             "gauge", [&metrics](const CameraMetrics& c) -> std::optional<double> {
+               if (!c.oldest_utc_us) return std::nullopt;
+               return static_cast<double>(metrics.now_utc_us - *c.oldest_utc_us) / 1e6;
+             });
 
   const RetentionMetrics& r = metrics.retention;
-  w.family("yardwatch_retention_sweeps_total",
-           "retention sweeps by outcome (refused: the clock was not trusted, nothing deleted)",
-           "counter");
-  w.sample("yardwatch_retention_sweeps_total", "outcome=\"completed\"",
-           static_cast<double>(r.sweeps_completed));
-  w.sample("yardwatch_retention_sweeps_total", "outcome=\"refused\"",
-           static_cast<double>(r.sweeps_refused));
-  w.sample("yardwatch_retention_sweeps_total", "outcome=\"failed\"",
-           static_cast<double>(r.sweeps_failed));
+  w.by_label("yardwatch_retention_sweeps_total",
+             "retention sweeps by outcome (refused: the clock was not trusted, nothing deleted)",
+             "counter", "outcome",
+             {{"completed", static_cast<double>(r.sweeps_completed)},
+              {"refused", static_cast<double>(r.sweeps_refused)},
+              {"failed", static_cast<double>(r.sweeps_failed)}});
   if (r.last_completed_utc_us) {
-    w.family("yardwatch_retention_last_sweep_timestamp_seconds",
-             "when the last retention sweep completed (Unix time)", "gauge");
-    w.sample("yardwatch_retention_last_sweep_timestamp_seconds", "",
+    w.single("yardwatch_retention_last_sweep_timestamp_seconds",
+             "when the last retention sweep completed (Unix time)", "gauge",
              static_cast<double>(*r.last_completed_utc_us) / 1e6);
   }
-  w.family("yardwatch_retention_deleted_segments_total",
-           "segments deleted (cryptographically) by reason: expired by the sweep, or early for "
-           "disk space",
-           "counter");
-  w.sample("yardwatch_retention_deleted_segments_total", "reason=\"expired\"",
-           static_cast<double>(r.expired_segments_deleted));
-  w.sample("yardwatch_retention_deleted_segments_total", "reason=\"disk_space\"",
-           static_cast<double>(r.space_segments_deleted));
-  w.family("yardwatch_retention_deleted_bytes_total", "bytes of footage deleted, by reason",
-           "counter");
-  w.sample("yardwatch_retention_deleted_bytes_total", "reason=\"expired\"",
-           static_cast<double>(r.expired_bytes_deleted));
-  w.sample("yardwatch_retention_deleted_bytes_total", "reason=\"disk_space\"",
-           static_cast<double>(r.space_bytes_deleted));
+  w.by_label("yardwatch_retention_deleted_segments_total",
+             "segments deleted (cryptographically) by reason: expired by the sweep, or early for "
+             "disk space",
+             "counter", "reason",
+             {{"expired", static_cast<double>(r.expired_segments_deleted)},
+              {"disk_space", static_cast<double>(r.space_segments_deleted)}});
+  w.by_label("yardwatch_retention_deleted_bytes_total", "bytes of footage deleted, by reason",
+             "counter", "reason",
+             {{"expired", static_cast<double>(r.expired_bytes_deleted)},
+              {"disk_space", static_cast<double>(r.space_bytes_deleted)}});
   if (r.clock_trusted) {
-    w.family("yardwatch_retention_clock_trusted",
-             "1 while retention trusts the clock (0: nothing is deleted until it does)", "gauge");
-    w.sample("yardwatch_retention_clock_trusted", "", *r.clock_trusted ? 1 : 0);
+    w.single("yardwatch_retention_clock_trusted",
+             "1 while retention trusts the clock (0: nothing is deleted until it does)", "gauge",
+             *r.clock_trusted ? 1 : 0);
   }
   if (r.holds_active) {
-    w.family("yardwatch_holds_active", "incident holds in force", "gauge");
-    w.sample("yardwatch_holds_active", "", static_cast<double>(*r.holds_active));
+    w.single("yardwatch_holds_active", "incident holds in force", "gauge",
+             static_cast<double>(*r.holds_active));
   }
   if (r.holds_overdue) {
-    w.family("yardwatch_holds_overdue", "incident holds past their review-by date", "gauge");
-    w.sample("yardwatch_holds_overdue", "", static_cast<double>(*r.holds_overdue));
+    w.single("yardwatch_holds_overdue", "incident holds past their review-by date", "gauge",
+             static_cast<double>(*r.holds_overdue));
   }
 
-  w.family("yardwatch_storage_volume_writable",
-           "1 while the data volume is present, the right one and writable", "gauge");
-  w.sample("yardwatch_storage_volume_writable", "", metrics.volume.writable() ? 1 : 0);
-  w.family("yardwatch_storage_volume_state", "the data volume's state (1 for the current one)",
-           "gauge");
-  w.sample("yardwatch_storage_volume_state",
-           "state=\"" + std::string(hal::volume_state_name(metrics.volume.state)) + "\"", 1);
-  w.family("yardwatch_storage_filesystem_errors",
-           "errors the data volume's filesystem recorded (e2fsck clears them)", "gauge");
-  w.sample("yardwatch_storage_filesystem_errors", "",
+  w.single("yardwatch_storage_volume_writable",
+           "1 while the data volume is present, the right one and writable", "gauge",
+           metrics.volume.writable() ? 1 : 0);
+  w.by_label("yardwatch_storage_volume_state", "the data volume's state (1 for the current one)",
+             "gauge", "state", {{std::string(hal::volume_state_name(metrics.volume.state)), 1}});
+  w.single("yardwatch_storage_filesystem_errors",
+           "errors the data volume's filesystem recorded (e2fsck clears them)", "gauge",
            static_cast<double>(metrics.volume.filesystem_errors));
   if (metrics.volume.smart && metrics.volume.smart->supported) {
-    w.family("yardwatch_storage_smart_passed", "1 when SMART says the data disk is healthy",
-             "gauge");
-    w.sample("yardwatch_storage_smart_passed", "", metrics.volume.smart->passed ? 1 : 0);
+    w.single("yardwatch_storage_smart_passed", "1 when SMART says the data disk is healthy",
+             "gauge", metrics.volume.smart->passed ? 1 : 0);
   }
-  w.family("yardwatch_alarms_open_by_kind", "open alarms by kind", "gauge");
-  for (const auto& [kind, count] : metrics.alarms_by_kind) {
-    w.sample("yardwatch_alarms_open_by_kind", "kind=\"" + kind + "\"", count);
-  }
-  w.family("yardwatch_clock_synchronised", "1 while NTP keeps the clock synchronised", "gauge");
-  w.sample("yardwatch_clock_synchronised", "",
+  std::vector<std::pair<std::string, double>> alarms;
+  for (const auto& [kind, count] : metrics.alarms_by_kind) alarms.emplace_back(kind, count);
+  w.by_label("yardwatch_alarms_open_by_kind", "open alarms by kind", "gauge", "kind", alarms);
+  w.single("yardwatch_clock_synchronised", "1 while NTP keeps the clock synchronised", "gauge",
            metrics.clock == hal::SyncState::kSynchronised ? 1 : 0);
-  w.family("yardwatch_supervision_healthy",
-           "1 while every camera pipeline is alive (the systemd watchdog is fed)", "gauge");
-  w.sample("yardwatch_supervision_healthy", "", metrics.healthy ? 1 : 0);
+  w.single("yardwatch_supervision_healthy",
+           "1 while every camera pipeline is alive (the systemd watchdog is fed)", "gauge",
+           metrics.healthy ? 1 : 0);
   return w.take();
 }
 

@@ -1,15 +1,10 @@
 #include "yardwatch/firmware/export_receipt.h"
 
-#include <cairo-pdf.h>
-#include <cairo.h>
-#include <glib.h>
-#include <pango/pangocairo.h>
-
 #include <cstdio>
 #include <fstream>
-#include <memory>
 #include <vector>
 
+#include "yardwatch/firmware/document.h"
 #include "yardwatch/hal/clock.h"
 
 namespace yardwatch::firmware {
@@ -18,14 +13,9 @@ namespace {
 
 namespace format = recorder::bundle_format;
 
-// The receipt's content, once, rendered three ways.
-enum class Kind { kTitle, kHeading, kField, kText, kMono, kSignature };
-
-struct Item {
-  Kind kind;
-  std::string label;  // field label, or the signature line's caption
-  std::string value;
-};
+// The receipt's content, once, rendered three ways (text, HTML, and PDF through document.h).
+using Kind = BlockKind;
+using Item = DocumentBlock;
 
 std::string iso(int64_t us) { return hal::format_iso8601_utc(us); }
 
@@ -47,7 +37,7 @@ std::vector<Item> receipt_items(const format::Manifest& m, const std::string& ma
   field("Periode / range (UTC)", iso(m.from_utc_us) + " – " + iso(m.to_utc_us));
   field("Apparaat / device", m.device_name + " (" + m.device_id + ")");
   items.push_back({Kind::kHeading, "", "Vingerafdruk apparaatsleutel / device key fingerprint"});
-  items.push_back({Kind::kMono, "", m.device_fingerprint});
+  items.push_back({Kind::kMono, "", m.device_fingerprint, /*emphasis=*/true});
   items.push_back(
       {Kind::kText, "",
        "De ontvanger vergelijkt deze vingerafdruk met de uitvoer van verify.html of "
@@ -86,57 +76,6 @@ std::vector<Item> receipt_items(const format::Manifest& m, const std::string& ma
   return items;
 }
 
-std::string html_escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
-std::string markup_escape(const std::string& text) {
-  gchar* escaped = g_markup_escape_text(text.c_str(), static_cast<gssize>(text.size()));
-  std::string out(escaped);
-  g_free(escaped);
-  return out;
-}
-
-struct CairoSurfaceDeleter {
-  void operator()(cairo_surface_t* surface) const { cairo_surface_destroy(surface); }
-};
-struct CairoDeleter {
-  void operator()(cairo_t* cr) const { cairo_destroy(cr); }
-};
-struct LayoutDeleter {
-  void operator()(PangoLayout* layout) const { g_object_unref(layout); }
-};
-struct FontDeleter {
-  void operator()(PangoFontDescription* font) const { pango_font_description_free(font); }
-};
-
-// Points (1/72 in): A4 and its margins.
-constexpr double kPageWidth = 595.0;
-constexpr double kPageHeight = 842.0;
-constexpr double kMargin = 50.0;
-
 }  // namespace
 
 std::string receipt_text(const format::Manifest& m, const std::string& manifest_sha256) {
@@ -162,6 +101,9 @@ std::string receipt_text(const format::Manifest& m, const std::string& manifest_
       case Kind::kSignature:
         out += "\n" + item.label + ":\n    ______________________________________________\n";
         break;
+      case Kind::kSubheading:
+      case Kind::kImage:
+        break;  // the receipt has none
     }
   }
   return out;
@@ -199,14 +141,16 @@ std::string receipt_html(const format::Manifest& m, const std::string& manifest_
         out += "<p>" + html_escape(item.value) + "</p>\n";
         break;
       case Kind::kMono:
-        out += std::string("<p><code") +
-               (item.value == m.device_fingerprint ? " class=\"fp\"" : "") + ">" +
+        out += std::string("<p><code") + (item.emphasis ? " class=\"fp\"" : "") + ">" +
                (item.label.empty() ? "" : html_escape(item.label) + ": ") +
                html_escape(item.value) + "</code></p>\n";
         break;
       case Kind::kSignature:
         out += "<div class=\"sig\">" + html_escape(item.label) + "</div>\n";
         break;
+      case Kind::kSubheading:
+      case Kind::kImage:
+        break;  // the receipt has none
     }
   }
   if (in_fields) out += "</dl>\n";
@@ -216,97 +160,8 @@ std::string receipt_html(const format::Manifest& m, const std::string& manifest_
 
 Status write_receipt_pdf(const std::filesystem::path& path, const format::Manifest& m,
                          const std::string& manifest_sha256) {
-  const std::filesystem::path partial = path.string() + ".partial";
-  {
-    std::unique_ptr<cairo_surface_t, CairoSurfaceDeleter> surface(
-        cairo_pdf_surface_create(partial.c_str(), kPageWidth, kPageHeight));
-    if (cairo_surface_status(surface.get()) != CAIRO_STATUS_SUCCESS) {
-      return make_error(ErrorKind::kUnavailable,
-                        "cannot create " + partial.string() + ": " +
-                            cairo_status_to_string(cairo_surface_status(surface.get())));
-    }
-    cairo_pdf_surface_set_metadata(surface.get(), CAIRO_PDF_METADATA_TITLE,
-                                   ("Yardwatch police export " + m.export_id).c_str());
-    std::unique_ptr<cairo_t, CairoDeleter> cr(cairo_create(surface.get()));
-    std::unique_ptr<PangoLayout, LayoutDeleter> layout(pango_cairo_create_layout(cr.get()));
-    pango_layout_set_width(layout.get(),
-                           static_cast<int>((kPageWidth - 2 * kMargin) * PANGO_SCALE));
-    pango_layout_set_wrap(layout.get(), PANGO_WRAP_WORD_CHAR);
-    double y = kMargin;
-    for (const auto& item : receipt_items(m, manifest_sha256)) {
-      std::string font = "DejaVu Sans 9";
-      std::string markup;
-      double space_before = 2;
-      switch (item.kind) {
-        case Kind::kTitle:
-          font = "DejaVu Sans Bold 14";
-          markup = markup_escape(item.value);
-          break;
-        case Kind::kHeading:
-          font = "DejaVu Sans Bold 11";
-          markup = markup_escape(item.value);
-          space_before = 10;
-          break;
-        case Kind::kField:
-          markup = "<b>" + markup_escape(item.label) + ":</b> " + markup_escape(item.value);
-          break;
-        case Kind::kText:
-          markup = markup_escape(item.value);
-          space_before = 4;
-          break;
-        case Kind::kMono:
-          font = item.value == m.device_fingerprint ? "DejaVu Sans Mono Bold 14"
-                                                    : "DejaVu Sans Mono 8";
-          markup = (item.label.empty() ? "" : markup_escape(item.label) + ": ") +
-                   markup_escape(item.value);
-          break;
-        case Kind::kSignature:
-          markup = markup_escape(item.label);
-          space_before = 34;  // room to sign above the caption
-          break;
-      }
-      std::unique_ptr<PangoFontDescription, FontDeleter> description(
-          pango_font_description_from_string(font.c_str()));
-      pango_layout_set_font_description(layout.get(), description.get());
-      pango_layout_set_markup(layout.get(), markup.c_str(), -1);
-      int width = 0;
-      int height = 0;
-      pango_layout_get_size(layout.get(), &width, &height);
-      const double block = static_cast<double>(height) / PANGO_SCALE;
-      // A heading is kept with what follows it (the signature block needs about 150 pt).
-      const double keep_with_next = item.kind == Kind::kHeading ? 150.0 : 0.0;
-      if (y + space_before + block + keep_with_next > kPageHeight - kMargin) {
-        cairo_show_page(cr.get());
-        y = kMargin;
-      } else {
-        y += space_before;
-      }
-      if (item.kind == Kind::kSignature) {
-        cairo_set_line_width(cr.get(), 0.6);
-        cairo_move_to(cr.get(), kMargin, y - 3);
-        cairo_line_to(cr.get(), kPageWidth - kMargin, y - 3);
-        cairo_stroke(cr.get());
-      }
-      cairo_move_to(cr.get(), kMargin, y);
-      pango_cairo_show_layout(cr.get(), layout.get());
-      y += block;
-    }
-    cairo_show_page(cr.get());
-    cr.reset();
-    cairo_surface_finish(surface.get());
-    if (cairo_surface_status(surface.get()) != CAIRO_STATUS_SUCCESS) {
-      std::remove(partial.c_str());
-      return make_error(ErrorKind::kResourceExhausted,
-                        "could not write " + path.string() + ": " +
-                            cairo_status_to_string(cairo_surface_status(surface.get())));
-    }
-  }
-  std::error_code error;
-  std::filesystem::rename(partial, path, error);
-  if (error)
-    return make_error(ErrorKind::kUnavailable,
-                      "could not write " + path.string() + ": " + error.message());
-  return {};
+  return write_pdf(
+      path, Document{"Yardwatch police export " + m.export_id, receipt_items(m, manifest_sha256)});
 }
 
 Status write_receipt(const std::filesystem::path& path, const format::Manifest& m,

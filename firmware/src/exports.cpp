@@ -171,6 +171,18 @@ Result<ExportOutcome> ExportService::create_export(const Principal& principal,
     return refuse(ErrorKind::kFailedPrecondition,
                   "this build has no verify.html to put into the bundle");
   }
+  // Four-eyes (policy switch): a second authorised person approved this export for every
+  // camera in it, or nothing is written.
+  {
+    std::set<int64_t> camera_ids;
+    for (const auto& name : request.cameras) {
+      if (auto camera = catalog_.camera_by_name(name); camera.ok()) {
+        camera_ids.insert(camera.value().id);
+      }
+    }
+    YW_TRY(
+        check_four_eyes(catalog_, audit_, principal, request.second_approval, camera_ids, event));
+  }
   auto sources = recorder::plan_export_sources(catalog_, request.cameras, request.from_utc_us,
                                                request.to_utc_us);
   if (!sources.ok()) return refuse(sources.error().kind, sources.error().message);
@@ -255,6 +267,16 @@ Result<ExportOutcome> ExportService::create_export(const Principal& principal,
       failed.action = "police_export_failed";
       failed.reason = printable(error.message);
       (void)audit_.append(principal.actor(), failed);
+      // R8: a bundle that did not complete may be half on a stick: a security incident. Each
+      // failed export is its own incident, so its alarm is raised (which registers it in the
+      // breach register) and closed at once; the register entry stays until a director decides.
+      const int64_t failed_at = clock_.now_utc_us();
+      (void)catalog_.raise_alarm("export_failed", std::nullopt,
+                                 "export " + id_text + " (case " +
+                                     printable(request.case_reference) + ") to " +
+                                     printable(target_text) + ": " + printable(error.message),
+                                 failed_at);
+      (void)catalog_.clear_alarm("export_failed", std::nullopt, failed_at);
       (void)transaction.value().commit();
     }
     return error;
@@ -322,6 +344,9 @@ Result<ExportOutcome> ExportService::create_export(const Principal& principal,
         {"bytes", written.value().bytes_written},
         {"target",
          target_text}}.dump();
+    if (request.second_approval != nullptr) {
+      add_four_eyes_details(completed, *request.second_approval);
+    }
     YW_TRY(audit_.append(principal.actor(), completed));
     YW_TRY(transaction.commit());
   }

@@ -13,7 +13,8 @@ FootageService::FootageService(recorder::Catalog& catalog, const hal::Storage& s
 
 Result<recorder::DecryptedSegment> FootageService::view_segment(const Principal& principal,
                                                                 int64_t segment_id,
-                                                                const std::string& purpose) {
+                                                                const std::string& purpose,
+                                                                const FourEyesApproval* approval) {
   AuditEvent event;
   event.action = "view_recorded";
   event.object_type = "segment";
@@ -60,6 +61,8 @@ Result<recorder::DecryptedSegment> FootageService::view_segment(const Principal&
                       "permission denied: " + event.reason +
                           "; it cannot be viewed or exported until the restriction is lifted");
   }
+  // Four-eyes (policy switch): a second authorised person approved, or nothing is shown.
+  YW_TRY(check_four_eyes(catalog_, audit_, principal, approval, {row->camera_id}, event));
   // Decrypt (and authenticate) first; the viewing is recorded before any byte leaves.
   auto segment = recorder::decrypt_segment(catalog_, storage_, keys_, segment_id);
   if (!segment.ok()) {

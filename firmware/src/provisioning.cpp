@@ -6,7 +6,9 @@
 
 #include <cerrno>
 
+#include "private_file.h"
 #include "yardwatch/firmware/audit_format.h"
+#include "yardwatch/firmware/reset_marker.h"
 #include "yardwatch/firmware/services.h"
 #include "yardwatch/firmware/tls_certificate.h"
 #include "yardwatch/hal/journal.h"
@@ -16,31 +18,6 @@
 namespace yardwatch::firmware {
 
 namespace fs = std::filesystem;
-
-namespace {
-
-Status write_private_file(const fs::path& path, const std::string& text) {
-  const fs::path temporary = path.string() + ".tmp";
-  ::unlink(temporary.c_str());
-  hal::UniqueFd fd(
-      ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!fd.valid()) return errno_error(errno, "create " + temporary.string());
-  size_t written = 0;
-  while (written < text.size()) {
-    const ssize_t n = ::write(fd.get(), text.data() + written, text.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return errno_error(errno, "write " + temporary.string());
-    written += static_cast<size_t>(n);
-  }
-  if (::fsync(fd.get()) != 0) return errno_error(errno, "fsync " + temporary.string());
-  fd.reset();
-  if (::rename(temporary.c_str(), path.c_str()) != 0) {
-    return errno_error(errno, "rename to " + path.string());
-  }
-  return {};
-}
-
-}  // namespace
 
 fs::path label_file_for(const ApplianceOptions& options, const fs::path& board_label) {
   if (!board_label.empty()) return board_label;
@@ -131,6 +108,16 @@ Result<FactoryReset> factory_reset(const ApplianceOptions& options, const fs::pa
     reset.note = "the appliance did not open (" + appliance.error().message +
                  "); the reset is recorded on the console and in the system journal only";
   }
+  // The time of the reset, and earlier resets no appliance has registered yet (a reset of an
+  // appliance that was never started again): the marker keeps them all.
+  int64_t now = 0;
+  if (auto clock = hal::make_board_clock(options.board); clock.ok()) {
+    now = clock.value()->now_utc_us();
+  }
+  std::vector<ResetRecord> resets;
+  if (auto earlier = read_reset_marker(options.data_dir, now); earlier.ok()) {
+    resets = std::move(earlier).value();
+  }
   const fs::path key_dir =
       options.key_dir.empty() ? hal::default_key_dir(options.data_dir) : options.key_dir;
   YW_ASSIGN_OR_RETURN(reset.keys, hal::destroy_key_store(hal::KeyStoreOptions{
@@ -147,6 +134,23 @@ Result<FactoryReset> factory_reset(const ApplianceOptions& options, const fs::pa
     }
   }
   fs::remove(label_file, error);
+  // R8: the register goes with the database; the marker carries the incident to the next one
+  // (reset_marker.h). The reset has happened whatever the marker's fate: a failure is a note.
+  if (fs::is_directory(options.data_dir, error)) {
+    std::string keys = reset.keys.tpm_cleared ? "TPM cleared; " : "";
+    keys += std::to_string(reset.keys.files.size()) + " key files destroyed";
+    resets.push_back({now, reset.audited, keys});
+    auto marked = now > 0 ? write_reset_marker(options.data_dir, resets)
+                          : Status(make_error(ErrorKind::kUnavailable, "the clock did not open"));
+    reset.marker_written = marked.ok();
+    if (!marked.ok()) {
+      reset.note += (reset.note.empty() ? "" : "; ") +
+                    std::string(
+                        "the breach register of the next database will not know of "
+                        "this reset: ") +
+                    marked.error().message;
+    }
+  }
   return reset;
 }
 

@@ -53,6 +53,14 @@ std::string_view permission_name(Permission permission) {
       return "read_audit_system";
     case Permission::kReadAuditOwn:
       return "read_audit_own";
+    case Permission::kManageBreaches:
+      return "manage_breaches";
+    case Permission::kReadBreaches:
+      return "read_breaches";
+    case Permission::kReadComplianceReports:
+      return "read_compliance_reports";
+    case Permission::kManageComplianceRecords:
+      return "manage_compliance_records";
   }
   return "unknown";
 }
@@ -85,6 +93,17 @@ bool role_allows(Role role, Permission permission) {
       return role == Role::kAdmin || role == Role::kDirector || role == Role::kPrivacyOfficer;
     case Permission::kReadAuditOwn:
       return true;
+    // The director decides for the school (the controller) whether a breach is reported to the
+    // Autoriteit Persoonsgegevens; the privacy officer (FG) advises and reads, never decides.
+    // Admins detect incidents but read no register: entries name people and addresses.
+    case Permission::kManageBreaches:
+      return role == Role::kDirector;
+    case Permission::kReadBreaches:
+      return role == Role::kDirector || role == Role::kPrivacyOfficer;
+    case Permission::kReadComplianceReports:
+      return role == Role::kDirector || role == Role::kPrivacyOfficer;
+    case Permission::kManageComplianceRecords:
+      return role == Role::kDirector;
   }
   return false;
 }

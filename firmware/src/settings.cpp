@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "yardwatch/firmware/dpia.h"
 #include "yardwatch/recorder/sqlite.h"
 
 namespace yardwatch::firmware {
@@ -12,6 +13,21 @@ bool valid_setting(const std::string& key, const std::string& value) {
   // policy.four_eyes is stored now and enforced by the four-eyes issue (#8).
   if (key == "policy.require_totp" || key == "policy.four_eyes")
     return value == "0" || value == "1";
+  // The date of the last DPIA (R10): YYYY-MM-DD, a real date (dpia.h).
+  if (key == "policy.dpia_date") return parse_civil_date(value).has_value();
+  // Where the appliance stands (the kwaliteitskaart, R9): 1–200 characters, one line.
+  if (key == "device.location") {
+    return !value.empty() && value.size() <= 200 &&
+           std::none_of(value.begin(), value.end(), [](char c) { return c >= 0 && c < 0x20; }) &&
+           [&] {
+             try {
+               (void)nlohmann::json(value).dump();  // valid UTF-8
+               return true;
+             } catch (const nlohmann::json::exception&) {
+               return false;
+             }
+           }();
+  }
   // The appliance's name in police bundles and on their handover receipts.
   if (key == "device.name") {
     return !value.empty() && value.size() <= 100 &&
@@ -52,7 +68,8 @@ Status set_setting(recorder::Catalog& catalog, AuditJournal& audit, const Actor&
     return make_error(ErrorKind::kInvalidArgument,
                       "unknown setting or value: '" + key + "' = '" + value +
                           "' (known: policy.require_totp = 1 | 0; policy.four_eyes = 1 | 0; "
-                          "device.name = 1–100 characters)");
+                          "device.name = 1–100 characters; device.location = 1–200 characters; "
+                          "policy.dpia_date = YYYY-MM-DD)");
   }
   std::lock_guard lock(catalog.mutex());
   auto& db = catalog.database();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "yardwatch/firmware/requests.h"
 #include "yardwatch/recorder/retention.h"
 #include "yardwatch/recorder/sqlite.h"
 
@@ -170,7 +171,13 @@ Result<ErasureReceipt> SubjectFootageService::erase(const Principal& by, const s
     YW_ASSIGN_OR_RETURN(auto holds, holds_covering(db, camera_id, extent_from, extent_to));
     YW_ASSIGN_OR_RETURN(auto restricted,
                         restrictions_in_force(catalog_, camera_id, extent_from, extent_to));
-    if (!holds.empty()) {
+    // R7: every erasure answers a registered request (requests.h), linked in this transaction.
+    auto request = request_for_action(catalog_, request_reference, RequestActionKind::kErasure);
+    if (!request.ok()) {
+      if (request.error().kind != ErrorKind::kFailedPrecondition) return std::move(request).error();
+      refusal = make_error(ErrorKind::kFailedPrecondition,
+                           "refused: " + request.error().message + " (nothing was deleted)");
+    } else if (!holds.empty()) {
       refusal = make_error(ErrorKind::kFailedPrecondition,
                            "refused: " + join(holds) +
                                " covers part of this range (or of a segment in it, which is "
@@ -204,10 +211,19 @@ Result<ErasureReceipt> SubjectFootageService::erase(const Principal& by, const s
         json details{{"request", request_reference},
                      {"segments", receipt.segments},
                      {"bytes", receipt.bytes}};
+        std::string summary =
+            "camera " + camera + ", " + std::to_string(receipt.segments) + " segment(s) erased";
         if (receipt.deleted_from_utc_us) {
           details["deleted_from"] = hal::format_iso8601_utc(*receipt.deleted_from_utc_us);
           details["deleted_to"] = hal::format_iso8601_utc(*receipt.deleted_to_utc_us);
+          summary += ", " + hal::format_iso8601_utc(*receipt.deleted_from_utc_us) + " – " +
+                     hal::format_iso8601_utc(*receipt.deleted_to_utc_us);
+        } else {
+          summary += " (no footage in " + hal::format_iso8601_utc(from_utc_us) + " – " +
+                     hal::format_iso8601_utc(to_utc_us) + ")";
         }
+        YW_TRY(record_request_action(catalog_, request.value(), RequestActionKind::kErasure, "",
+                                     summary, by, clock_.now_utc_us()));
         done.details = details.dump();
         YW_TRY(audit_.append(by.actor(), done));
         YW_TRY(transaction.commit());
@@ -242,6 +258,12 @@ Result<Restriction> SubjectFootageService::restrict_range(const Principal& by,
   const int64_t now = clock_.now_utc_us();
   std::lock_guard lock(catalog_.mutex());
   auto& db = catalog_.database();
+  // R7: every restriction answers a registered request (requests.h), linked below.
+  auto request = request_for_action(catalog_, request_reference, RequestActionKind::kRestriction);
+  if (!request.ok()) {
+    if (request.error().kind != ErrorKind::kFailedPrecondition) return std::move(request).error();
+    return deny(audit_, by, event, std::move(request).error());
+  }
   YW_ASSIGN_OR_RETURN(auto transaction, Transaction::begin(db));
   YW_ASSIGN_OR_RETURN(
       auto insert,
@@ -258,6 +280,11 @@ Result<Restriction> SubjectFootageService::restrict_range(const Principal& by,
   YW_ASSIGN_OR_RETURN(auto link,
                       db.prepare("UPDATE restrictions SET protected_range_id = ?1 WHERE id = ?2"));
   YW_TRY(link.bind(1, range).bind(2, id).run());
+  YW_TRY(record_request_action(catalog_, request.value(), RequestActionKind::kRestriction,
+                               std::to_string(id),
+                               "camera " + camera + ", " + hal::format_iso8601_utc(from_utc_us) +
+                                   " – " + hal::format_iso8601_utc(to_utc_us),
+                               by, now));
   AuditEvent done = event;
   done.object_type = "restriction";
   done.object_id = std::to_string(id);
@@ -315,8 +342,20 @@ Result<Restriction> SubjectFootageService::lift(const Principal& by, int64_t id,
                 make_error(ErrorKind::kFailedPrecondition,
                            "restriction " + std::to_string(id) + " was already lifted"));
   }
+  auto request =
+      request_for_action(catalog_, request_reference, RequestActionKind::kRestrictionLifted);
+  if (!request.ok()) {
+    if (request.error().kind != ErrorKind::kFailedPrecondition) return std::move(request).error();
+    return deny(audit_, by, event, std::move(request).error());
+  }
   const int64_t now = clock_.now_utc_us();
   YW_ASSIGN_OR_RETURN(auto transaction, Transaction::begin(db));
+  YW_TRY(record_request_action(
+      catalog_, request.value(), RequestActionKind::kRestrictionLifted, std::to_string(id),
+      "restriction " + std::to_string(id) + " (camera " + restriction->camera + ", " +
+          hal::format_iso8601_utc(restriction->from_utc_us) + " – " +
+          hal::format_iso8601_utc(restriction->to_utc_us) + ") lifted",
+      by, now));
   YW_ASSIGN_OR_RETURN(auto range,
                       db.prepare("SELECT protected_range_id FROM restrictions WHERE id = ?1"));
   range.bind(1, id);

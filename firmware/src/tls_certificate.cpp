@@ -13,6 +13,7 @@
 #include <system_error>
 #include <vector>
 
+#include "private_file.h"
 #include "yardwatch/hal/unique_fd.h"
 
 namespace yardwatch::firmware {
@@ -47,28 +48,6 @@ std::string bio_contents(BIO* bio) {
   char* data = nullptr;
   const long length = BIO_get_mem_data(bio, &data);
   return length > 0 ? std::string(data, static_cast<size_t>(length)) : std::string();
-}
-
-// Writes `bytes` to `path` through a temporary file: 0600, fsync, rename.
-Status write_private_file(const fs::path& path, const std::string& bytes) {
-  const fs::path temporary = path.string() + ".tmp";
-  hal::UniqueFd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  if (!fd.valid()) return errno_error(errno, "create " + temporary.string());
-  size_t written = 0;
-  while (written < bytes.size()) {
-    const ssize_t n = ::write(fd.get(), bytes.data() + written, bytes.size() - written);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno_error(errno, "write " + temporary.string());
-    }
-    written += static_cast<size_t>(n);
-  }
-  if (::fsync(fd.get()) != 0) return errno_error(errno, "fsync " + temporary.string());
-  fd.reset();
-  std::error_code error;
-  fs::rename(temporary, path, error);
-  if (error) return errno_error(error.value(), "rename " + temporary.string());
-  return {};
 }
 
 Status add_extension(X509* certificate, int nid, const char* value) {

@@ -21,9 +21,118 @@ std::string type_name(const toml::node& node) {
       return "a date or time";
   }
 }
+// Where toml++ 3.3.0 (Debian 12) would hit undefined behaviour: its whitespace test reaches
+// __builtin_unreachable for many non-ASCII code points (e.g. U+048A in a key, U+00A7 after a
+// line-ending backslash; marzer/tomlplusplus issues 190 and 295, fixed upstream after 3.3.0).
+// Such text is refused before toml++ sees it. TOML allows non-ASCII only inside strings and
+// comments, so refusing it elsewhere refuses nothing valid; inside a multi-line basic string the
+// first character after a line-ending backslash must be ASCII. Found by tests/fuzz/config.
+struct UnsafeText {
+  int64_t line = 1;
+  int64_t column = 1;
+  const char* problem = "";
+};
+
+std::optional<UnsafeText> find_unsafe_text(std::string_view text) {
+  enum class State { kNormal, kComment, kBasic, kLiteral, kMultiBasic, kMultiLiteral };
+  State state = State::kNormal;
+  UnsafeText at;
+  size_t line_start = 0;
+  char last = '\n';  // the last character outside comments that was not blank (newlines are)
+  auto starts = [&text](size_t i, std::string_view token) {
+    return text.substr(i, token.size()) == token;
+  };
+  auto fail = [&](size_t i, const char* problem) {
+    at.column = static_cast<int64_t>(i - line_start) + 1;
+    at.problem = problem;
+    return at;
+  };
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    const bool ascii = static_cast<unsigned char>(c) < 0x80;
+    if (c == '\n') {
+      ++at.line;
+      line_start = i + 1;
+      if (state != State::kMultiBasic && state != State::kMultiLiteral) state = State::kNormal;
+      continue;
+    }
+    switch (state) {
+      case State::kNormal:
+        if (!ascii) return fail(i, "a non-ASCII character outside a string or comment");
+        // toml++ 3.3.0 asserts (and, built with clang, assumes) that no value starts with a
+        // closing bracket: `[}`, `[1, }`, `a = }`, `a = ]` are invalid TOML; refuse them here.
+        if ((c == '}' || (c == ']' && last == '=')) &&
+            (last == '[' || last == ',' || last == '=')) {
+          return fail(i, "a closing bracket where a value belongs");
+        }
+        if (c != ' ' && c != '\t' && c != '\r' && c != '#') last = c;  // a string's quote too
+        if (c == '#') {
+          state = State::kComment;
+        } else if (starts(i, "\"\"\"")) {
+          state = State::kMultiBasic;
+          i += 2;
+        } else if (c == '"') {
+          state = State::kBasic;
+        } else if (starts(i, "'''")) {
+          state = State::kMultiLiteral;
+          i += 2;
+        } else if (c == '\'') {
+          state = State::kLiteral;
+        }
+        break;
+      case State::kComment:
+        break;
+      case State::kBasic:
+        if (c == '\\' && i + 1 < text.size() && text[i + 1] != '\n') {
+          ++i;
+        } else if (c == '"') {
+          state = State::kNormal;
+        }
+        break;
+      case State::kLiteral:
+        if (c == '\'') state = State::kNormal;
+        break;
+      case State::kMultiBasic:
+        if (c == '\\') {
+          size_t next = i + 1;
+          while (next < text.size() && (text[next] == ' ' || text[next] == '\t' ||
+                                        text[next] == '\r' || text[next] == '\n')) {
+            if (text[next] == '\n') {
+              ++at.line;
+              line_start = next + 1;
+            }
+            ++next;
+          }
+          if (next < text.size() && static_cast<unsigned char>(text[next]) >= 0x80) {
+            return fail(next, "a non-ASCII character right after a line-ending backslash");
+          }
+          i = next == i + 1 ? i + 1 : next - 1;  // an escape, or the trimmed whitespace
+        } else if (starts(i, "\"\"\"")) {
+          i += 2;
+          while (i + 1 < text.size() && text[i + 1] == '"') ++i;  // up to two quotes before it
+          state = State::kNormal;
+        }
+        break;
+      case State::kMultiLiteral:
+        if (starts(i, "'''")) {
+          i += 2;
+          while (i + 1 < text.size() && text[i + 1] == '\'') ++i;
+          state = State::kNormal;
+        }
+        break;
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 bool Reader::parse(std::string_view text) {
+  if (auto unsafe = find_unsafe_text(text)) {
+    errors_.push_back(source_ + ":" + std::to_string(unsafe->line) + ":" +
+                      std::to_string(unsafe->column) + ": " + unsafe->problem);
+    return false;
+  }
   toml::parse_result result = toml::parse(text, source_);
   if (!result) {
     add_error(result.error().source(), std::string(result.error().description()));

@@ -75,7 +75,7 @@ Result<Timeline> ViewingService::timeline(const Principal& principal, int64_t ca
 }
 
 Result<Viewing> ViewingService::open(const Principal& principal, Viewing viewing,
-                                     Permission permission) {
+                                     Permission permission, const FourEyesApproval* approval) {
   AuditEvent event;
   event.action = "viewing_open";
   event.object_type = "camera";
@@ -118,6 +118,9 @@ Result<Viewing> ViewingService::open(const Principal& principal, Viewing viewing
       if (row.state != recorder::SegmentState::kComplete) continue;
       viewing.segments.push_back({row.id, row.start_utc_us, row.end_utc_us, false});
     }
+    // Four-eyes (policy switch): recorded footage opens only with a second person's approval.
+    YW_TRY(check_four_eyes(catalog_, audit_, principal, approval, {viewing.camera_id}, event));
+    if (approval != nullptr) viewing.approval = *approval;
   } else if (live_ == nullptr) {
     return refuse(ErrorKind::kUnavailable, "live view not available",
                   "live view needs the recorder (yardwatchd) to be running");
@@ -142,14 +145,15 @@ Result<Viewing> ViewingService::open(const Principal& principal, Viewing viewing
 
 Result<Viewing> ViewingService::open_recorded(const Principal& principal, int64_t camera_id,
                                               int64_t from_utc_us, int64_t to_utc_us,
-                                              const std::string& purpose) {
+                                              const std::string& purpose,
+                                              const FourEyesApproval* approval) {
   Viewing viewing;
   viewing.kind = ViewingKind::kRecorded;
   viewing.camera_id = camera_id;
   viewing.from_utc_us = from_utc_us;
   viewing.to_utc_us = to_utc_us;
   viewing.purpose = purpose;
-  return open(principal, std::move(viewing), Permission::kViewRecorded);
+  return open(principal, std::move(viewing), Permission::kViewRecorded, approval);
 }
 
 Result<Viewing> ViewingService::open_live(const Principal& principal, int64_t camera_id,
@@ -158,7 +162,7 @@ Result<Viewing> ViewingService::open_live(const Principal& principal, int64_t ca
   viewing.kind = ViewingKind::kLive;
   viewing.camera_id = camera_id;
   viewing.purpose = purpose;
-  return open(principal, std::move(viewing), Permission::kLiveView);
+  return open(principal, std::move(viewing), Permission::kLiveView, nullptr);
 }
 
 void ViewingService::expire_locked(int64_t monotonic_now_us) {
@@ -231,7 +235,8 @@ Result<recorder::DecryptedSegment> ViewingService::read_segment(const Principal&
     return make_error(ErrorKind::kPermissionDenied,
                       "permission denied: the segment is not part of this viewing");
   }
-  return footage_.view_segment(principal, segment_id, viewing.purpose);
+  return footage_.view_segment(principal, segment_id, viewing.purpose,
+                               viewing.approval ? &*viewing.approval : nullptr);
 }
 
 Result<recorder::LiveInit> ViewingService::live_init(const Principal& principal,

@@ -111,6 +111,40 @@ void audit_overdue_holds(firmware::Services& services) {
   }
 }
 
+// Data subjects' requests closed more than 2 years ago leave the register (R7; audited as
+// system). Postponed while the clock is unsynchronised.
+void purge_closed_requests(firmware::Services& services) {
+  auto purged = services.requests.purge_closed();
+  if (!purged.ok()) {
+    std::fprintf(stderr, "yardwatchd: request register purge postponed: %s\n",
+                 purged.error().to_string().c_str());
+  } else if (purged.value().requests > 0) {
+    std::fprintf(stderr, "yardwatchd: removed %lld closed request(s) from the register\n",
+                 static_cast<long long>(purged.value().requests));
+  }
+}
+
+// The privacy desk (firmware/design/privacy_desk.md): every minute the breach register's
+// automatic entries (made by a trigger, which cannot sign the chain) go on record by `system`,
+// and the DPIA reminder (R10) is audited once per DPIA date and state.
+void privacy_desk_housekeeping(firmware::Services& services) {
+  if (auto audited = services.breaches.audit_new_entries(); !audited.ok()) {
+    std::fprintf(stderr, "yardwatchd: breach register: %s\n", audited.error().to_string().c_str());
+  }
+  if (auto warned = services.dpia.audit_warning(); !warned.ok()) {
+    std::fprintf(stderr, "yardwatchd: DPIA reminder: %s\n", warned.error().to_string().c_str());
+  }
+}
+
+// The monthly access review (firmware/design/kwaliteitskaart.md): once the month has changed,
+// one `access_review_ready` entry tells the privacy officer the review of the month just ended
+// can be downloaded. Idempotent: the catalog latches the month noted.
+void note_access_review_ready(firmware::Services& services) {
+  if (auto noted = services.access_review.note_previous_month_ready(); !noted.ok()) {
+    std::fprintf(stderr, "yardwatchd: access review note: %s\n", noted.error().to_string().c_str());
+  }
+}
+
 // Cameras stopped for space stay stopped across a lost data volume and a restart of the daemon:
 // their `recording_paused` alarm is still open, so the new recorder starts without them and
 // relieve_disk_pressure() resumes them (clearing the alarm, audited) once there is room.
@@ -206,6 +240,7 @@ std::unique_ptr<web_admin::WebServer> start_web_admin(firmware::Appliance& appli
   options.daemon_metrics = [&metrics_board] { return metrics_board.snapshot(); };
   // Every bundle carries the offline verifier page (tools/verify/web).
   services.exports.set_verify_page(verify_page::html());
+  services.subject_exports.set_verify_page(verify_page::html());
   auto server = web_admin::WebServer::create(appliance, services, options);
   if (!server.ok()) return problem(server.error().message);
   if (auto started = server.value()->start(); !started.ok()) {
@@ -493,6 +528,7 @@ SessionEnd record(Daemon& daemon) {
     }
   }
   firmware::Services services(*appliance.value());
+  services.kwaliteitskaart.set_board(options.board);
   log_clock_state(catalog, clock);
   audit_system(services, "system_start", "{}");
   auto report =
@@ -540,6 +576,7 @@ SessionEnd record(Daemon& daemon) {
   std::fprintf(stderr, "yardwatchd: recording %zu camera(s) into %s (board %s)\n",
                recorder.camera_count(), options.data_dir.c_str(), options.board.c_str());
   prune_audit(services, catalog, clock);
+  purge_closed_requests(services);
   // Police exports from the web admin go to the board's USB sticks (mounted by `yardwatch media
   // mount`), or to a directory standing for one (--export-dir, development and tests).
   std::unique_ptr<hal::RemovableMedia> export_media;
@@ -583,6 +620,8 @@ SessionEnd record(Daemon& daemon) {
       last_sweep = now;
       sweep_retention(services, daemon.retention, clock);
       audit_overdue_holds(services);
+      privacy_desk_housekeeping(services);
+      note_access_review_ready(services);
     }
     if (now - last_checkpoint >= kCheckpointIntervalUs) {
       last_checkpoint = now;
@@ -591,6 +630,7 @@ SessionEnd record(Daemon& daemon) {
     if (now - last_prune >= kPruneIntervalUs) {
       last_prune = now;
       prune_audit(services, catalog, clock);
+      purge_closed_requests(services);
     }
     firmware::HealthSnapshot snapshot = snapshot_of(recorder, catalog);
     snapshot.web_admin_down = web_server && !web_server->healthy();

@@ -446,8 +446,13 @@ Result<bool> FileDecryptor::pull(std::span<const uint8_t> message,
 
 std::string serialize_manifest(const Manifest& m) {
   ordered_json out;
-  out["format"] = std::string(kFormatName);
+  const bool subject = m.kind == BundleKind::kSubjectAccess;
+  out["format"] = std::string(subject ? kSubjectFormatName : kFormatName);
   out["format_version"] = m.format_version;
+  if (subject) {
+    out["kind"] = std::string(kSubjectAccessKind);
+    out["request_reference"] = m.request_reference;
+  }
   out["export_id"] = m.export_id;
   time_pair(out, "created", m.created_utc_us);
   out["clock_at_export"] = m.clock_at_export;
@@ -545,7 +550,22 @@ Result<Manifest> parse_manifest(std::string_view text) {
   const Fields top(root, "");
   Manifest m;
   YW_ASSIGN_OR_RETURN(std::string format, top.text("format"));
-  if (format != kFormatName) return Fields::bad("format", "is not " + std::string(kFormatName));
+  if (format == kSubjectFormatName) {
+    m.kind = BundleKind::kSubjectAccess;
+    YW_ASSIGN_OR_RETURN(std::string kind, top.text("kind"));
+    if (kind != kSubjectAccessKind) {
+      return Fields::bad("kind", "is not " + std::string(kSubjectAccessKind));
+    }
+    YW_ASSIGN_OR_RETURN(m.request_reference, top.text("request_reference", kMaxTextBytes, false));
+  } else if (format == kFormatName) {
+    // A police bundle never carries the subject export's fields.
+    if (root.contains("kind") || root.contains("request_reference")) {
+      return Fields::bad("kind", "is not part of a police bundle");
+    }
+  } else {
+    return Fields::bad(
+        "format", "is not " + std::string(kFormatName) + " or " + std::string(kSubjectFormatName));
+  }
   YW_ASSIGN_OR_RETURN(m.format_version, top.integer("format_version", 0, kMaxJsonInteger));
   if (m.format_version != kFormatVersion) {
     return Fields::bad("format_version", "is " + std::to_string(m.format_version) +
@@ -572,6 +592,9 @@ Result<Manifest> parse_manifest(std::string_view text) {
   YW_ASSIGN_OR_RETURN(m.recipient, case_fields.text("recipient", kMaxTextBytes, false));
   YW_ASSIGN_OR_RETURN(m.requested_by, read_person(case_fields, "requested_by"));
   YW_ASSIGN_OR_RETURN(m.approved_by, read_person(case_fields, "approved_by"));
+  if (m.kind == BundleKind::kSubjectAccess && m.case_reference != m.request_reference) {
+    return Fields::bad("case.reference", "is not the request_reference");
+  }
 
   YW_ASSIGN_OR_RETURN(Fields range, top.object("range"));
   YW_ASSIGN_OR_RETURN(m.from_utc_us, range.time("from"));

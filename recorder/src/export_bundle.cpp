@@ -448,6 +448,10 @@ std::string worst_time_source(const std::vector<std::string>& states) {
   return unknown ? "unknown" : "synchronised";
 }
 
+Result<BundleResult> finish_bundle(const hal::KeyStore& keys, format::Manifest m,
+                                   std::span<const uint8_t> verify_page,
+                                   std::vector<WrittenFile> written, hal::MediaTarget& target);
+
 Result<BundleResult> write_bundle_unchecked(const hal::Storage& storage, const hal::KeyStore& keys,
                                             const BundleRequest& request,
                                             hal::MediaTarget& target) {
@@ -583,11 +587,21 @@ Result<BundleResult> write_bundle_unchecked(const hal::Storage& storage, const h
 
   std::vector<WrittenFile> written;
   for (const auto& result : results) written.push_back(result.encrypted);
+  YW_ASSIGN_OR_RETURN(BundleResult result,
+                      finish_bundle(keys, std::move(m), request.verify_page, written, target));
+  result.source_bytes_read = read.load();
+  return result;
+}
+
+// The support files, the manifest, the read-back of everything and the signature, last.
+Result<BundleResult> finish_bundle(const hal::KeyStore& keys, format::Manifest m,
+                                   std::span<const uint8_t> verify_page,
+                                   std::vector<WrittenFile> written, hal::MediaTarget& target) {
   const std::string readme = render_bundle_readme(m);
   YW_ASSIGN_OR_RETURN(auto readme_file,
                       write_plain_file(target, format::kReadmeName, as_bytes(readme)));
   YW_ASSIGN_OR_RETURN(auto page_file,
-                      write_plain_file(target, format::kVerifyPageName, request.verify_page));
+                      write_plain_file(target, format::kVerifyPageName, verify_page));
   for (const auto* support : {&readme_file, &page_file}) {
     m.support_files.push_back({support->name, support->bytes, hex(support->sha256)});
     written.push_back(*support);
@@ -618,8 +632,101 @@ Result<BundleResult> write_bundle_unchecked(const hal::Storage& storage, const h
   result.bytes_written = 0;
   for (const auto& file : written) result.bytes_written += file.bytes;
   result.bytes_written += signature_file.bytes;
-  result.source_bytes_read = read.load();
   return result;
+}
+
+Result<BundleResult> write_subject_bundle_unchecked(const hal::KeyStore& keys,
+                                                    const SubjectBundleRequest& request,
+                                                    hal::MediaTarget& target) {
+  if (sodium_init() < 0) return make_error(ErrorKind::kInternal, "libsodium failed to initialise");
+  YW_TRY(format::check_passphrase(request.passphrase));
+  if (request.verify_page.empty()) {
+    return make_error(ErrorKind::kFailedPrecondition, "this build has no verify.html to include");
+  }
+  if (request.mp4.empty() || request.request_reference.empty()) {
+    return make_error(ErrorKind::kInvalidArgument, "a subject export needs footage and a request");
+  }
+  format::KdfParams kdf;
+  randombytes_buf(kdf.salt.data(), kdf.salt.size());
+  kdf.opslimit = request.kdf_opslimit;
+  kdf.memlimit = request.kdf_memlimit;
+  YW_ASSIGN_OR_RETURN(format::BundleKeys bundle_keys, format::derive_keys(request.passphrase, kdf));
+
+  const std::string name = "001_" + sanitize(request.camera.spec.name) + "_" +
+                           compact_time(request.start_utc_us) + "_redacted" +
+                           std::string(format::kEncryptedSuffix);
+  YW_ASSIGN_OR_RETURN(auto media_file, target.create_file(name));
+  OutputStream out(target, std::move(media_file));
+  format::FileEncryptor encryptor(
+      bundle_keys, request.chunk_bytes, request.export_id, 0,
+      [&](std::span<const uint8_t> sealed) { return out.write(sealed); });
+  YW_TRY(encryptor.write(request.mp4));
+  YW_TRY(encryptor.finish());
+  YW_ASSIGN_OR_RETURN(WrittenFile encrypted, out.finish(name));
+  Sha256Hasher mp4_hash;
+  mp4_hash.update(request.mp4);
+
+  format::Manifest m;
+  m.kind = format::BundleKind::kSubjectAccess;
+  m.request_reference = request.request_reference;
+  m.export_id = format::export_id_text(request.export_id);
+  m.created_utc_us = request.created_utc_us;
+  m.clock_at_export = request.clock_at_export;
+  m.device_id = request.device_id;
+  m.device_name = request.device_name;
+  const auto public_key = keys.signing_public_key();
+  m.device_public_key = hex(public_key);
+  m.device_fingerprint = format::key_fingerprint(public_key);
+  m.case_reference = request.request_reference;
+  m.legal_basis = request.legal_basis;
+  m.recipient = request.recipient;
+  m.requested_by = request.requested_by;
+  m.approved_by = request.approved_by;
+  m.from_utc_us = request.from_utc_us;
+  m.to_utc_us = request.to_utc_us;
+  m.chunk_bytes = request.chunk_bytes;
+  m.kdf_salt = hex(kdf.salt);
+  m.kdf_opslimit = kdf.opslimit;
+  m.kdf_memlimit = kdf.memlimit;
+  m.key_check = hex(format::key_check(bundle_keys));
+  format::CameraEntry camera;
+  camera.name = request.camera.spec.name;
+  camera.zone = request.camera.spec.zone;
+  camera.location = request.camera.spec.location;
+  camera.files = {0};
+  m.cameras.push_back(std::move(camera));
+  format::FileEntry entry;
+  entry.index = 0;
+  entry.name = name;
+  entry.camera = request.camera.spec.name;
+  entry.zone = request.camera.spec.zone;
+  entry.location = request.camera.spec.location;
+  entry.start_utc_us = request.start_utc_us;
+  entry.end_utc_us = request.end_utc_us;
+  entry.duration_us = request.duration_us;
+  entry.codec = "h264";
+  entry.width = request.width;
+  entry.height = request.height;
+  entry.frames = request.frames;
+  entry.mp4_bytes = request.mp4.size();
+  entry.mp4_sha256 = hex(mp4_hash.finish());
+  entry.encrypted_bytes = encrypted.bytes;
+  entry.encrypted_sha256 = hex(encrypted.sha256);
+  std::vector<std::string> states;
+  for (const auto& row : request.source_segments) {
+    format::SourceSegment source;
+    source.id = row.id;
+    source.start_utc_us = row.start_utc_us;
+    source.end_utc_us = row.end_utc_us;
+    source.sha256 = hex(row.plaintext_sha256);
+    source.time_source = request.time_source ? request.time_source(row.start_utc_us, row.end_utc_us)
+                                             : std::string("unknown");
+    states.push_back(source.time_source);
+    entry.source_segments.push_back(std::move(source));
+  }
+  entry.time_source = worst_time_source(states);
+  m.files.push_back(std::move(entry));
+  return finish_bundle(keys, std::move(m), request.verify_page, {encrypted}, target);
 }
 
 }  // namespace
@@ -673,14 +780,47 @@ Result<BundleResult> write_bundle(const hal::Storage& storage, const hal::KeySto
   return error;
 }
 
+Result<BundleResult> write_subject_bundle(const hal::KeyStore& keys,
+                                          const SubjectBundleRequest& request,
+                                          hal::MediaTarget& target) {
+  auto result = write_subject_bundle_unchecked(keys, request, target);
+  if (result.ok()) return result;
+  Error error = std::move(result).error();
+  if (auto cleaned = target.remove_all(); !cleaned.ok()) {
+    error.message += " (the unfinished files could not be removed: " + cleaned.error().message +
+                     "; without manifest.sig they are not a valid bundle)";
+  } else {
+    error.message += " (the unfinished bundle was removed)";
+  }
+  return error;
+}
+
 std::string render_bundle_readme(const format::Manifest& m) {
   auto iso = [](int64_t us) { return hal::format_iso8601_utc(us); };
   std::string out;
-  out += "YARDWATCH - POLITIE-EXPORT / POLICE EXPORT\n";
-  out += "==========================================\n\n";
+  const bool subject = m.kind == format::BundleKind::kSubjectAccess;
+  if (subject) {
+    out +=
+        "YARDWATCH - INZAGE-EXPORT / SUBJECT ACCESS EXPORT (GEEN POLITIE-EXPORT / NOT A POLICE "
+        "EXPORT)\n";
+    out +=
+        "=================================================================================="
+        "=========\n\n";
+    out +=
+        "Beelden voor de betrokkene van een inzageverzoek (AVG art. 15). Andere personen zijn\n"
+        "onherkenbaar gemaakt (vervaagd); de directeur heeft elk beeld gecontroleerd.\n"
+        "Footage for the data subject of an access request (GDPR Art. 15). Other people are\n"
+        "blurred; the director reviewed every frame before release.\n\n";
+    out += "Verzoek / request reference:  " + m.request_reference + "\n";
+  } else {
+    out += "YARDWATCH - POLITIE-EXPORT / POLICE EXPORT\n";
+    out += "==========================================\n\n";
+  }
   out += "Export-id / export id:        " + m.export_id + "\n";
-  out += "Zaak / case:                  " + m.case_reference + "\n";
-  out += "Vordering / legal basis:      " + m.legal_basis + "\n";
+  if (!subject) out += "Zaak / case:                  " + m.case_reference + "\n";
+  out +=
+      std::string(subject ? "Grondslag / legal basis:      " : "Vordering / legal basis:      ") +
+      m.legal_basis + "\n";
   out += "Ontvanger / recipient:        " + m.recipient + "\n";
   out += "Goedgekeurd door / approved:  " + m.approved_by.name + " (" + m.approved_by.role + ")\n";
   out += "Gemaakt / created (UTC):      " + iso(m.created_utc_us) + "\n";
@@ -695,11 +835,19 @@ std::string render_bundle_readme(const format::Manifest& m) {
       "signature this device's.\n\n";
 
   out += "NEDERLANDS\n----------\n";
+  out += subject
+             ? "Deze map is een versleutelde inzage-export van camerabeelden, gemaakt door een\n"
+               "Yardwatch-recorder op een inzageverzoek. Andere personen zijn vervaagd; de\n"
+               "beelden zijn daarvoor opnieuw gecodeerd (H.264 MP4) en versleuteld met een\n"
+               "wachtwoordzin die apart is overhandigd.\n\n"
+             : "Deze map is een versleutelde bewijsbundel van camerabeelden, gemaakt door een "
+               "Yardwatch-\n"
+               "recorder op een officiele vordering. De beelden zijn standaard MP4-bestanden "
+               "(niet\n"
+               "opnieuw gecodeerd), versleuteld met een wachtwoordzin die apart is "
+               "overhandigd. Zonder\n"
+               "die wachtwoordzin zijn de beelden onleesbaar.\n\n";
   out +=
-      "Deze map is een versleutelde bewijsbundel van camerabeelden, gemaakt door een Yardwatch-\n"
-      "recorder op een officiele vordering. De beelden zijn standaard MP4-bestanden (niet\n"
-      "opnieuw gecodeerd), versleuteld met een wachtwoordzin die apart is overhandigd. Zonder\n"
-      "die wachtwoordzin zijn de beelden onleesbaar.\n\n"
       "Controleren en bekijken:\n"
       "  1. Open verify.html in een actuele browser (Chrome, Edge, Firefox, Safari). De pagina\n"
       "     werkt zonder netwerk. Kies de bestanden van deze map, vul de wachtwoordzin in.\n"
@@ -713,11 +861,18 @@ std::string render_bundle_readme(const format::Manifest& m) {
       "Yardwatch.\n\n";
 
   out += "ENGLISH\n-------\n";
+  out += subject
+             ? "This folder is an encrypted subject access export of camera footage, made by a\n"
+               "Yardwatch recorder on an access request. Other people are blurred; for that the\n"
+               "footage was re-encoded (H.264 MP4) and encrypted with a passphrase that was\n"
+               "handed over separately.\n\n"
+             : "This folder is an encrypted evidence bundle of camera footage, made by a "
+               "Yardwatch\n"
+               "recorder on an official demand. The footage is standard MP4 (remuxed, never\n"
+               "transcoded), encrypted with a passphrase that was handed over separately. "
+               "Without it the\n"
+               "footage cannot be read.\n\n";
   out +=
-      "This folder is an encrypted evidence bundle of camera footage, made by a Yardwatch\n"
-      "recorder on an official demand. The footage is standard MP4 (remuxed, never\n"
-      "transcoded), encrypted with a passphrase that was handed over separately. Without it the\n"
-      "footage cannot be read.\n\n"
       "To verify and view:\n"
       "  1. Open verify.html in a current browser (Chrome, Edge, Firefox, Safari). It works\n"
       "     offline. Select this folder's files and enter the passphrase. The page checks the\n"

@@ -534,7 +534,7 @@ std::vector<uint8_t> build_progressive_mp4_header(const InitInfo& init,
       text_atom(w,
                 "\xA9"
                 "too",
-                "Yardwatch police export (remuxed, not transcoded)");
+                metadata.encoder);
     });
   });
   // mdat (§8.1.1): 32-bit size when it fits, else size = 1 and a 64-bit largesize.

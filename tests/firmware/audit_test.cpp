@@ -473,7 +473,7 @@ TEST_CASE("list filters by time, actor, action and limit", "[audit]") {
   CHECK_FALSE(fixture.journal().list({{}, {}, {}, 0}).ok());
 }
 
-TEST_CASE("the append-only triggers refuse UPDATE and DELETE", "[audit]") {
+TEST_CASE("R6: the append-only triggers refuse UPDATE and DELETE", "[audit]") {
   Journal fixture;
   fixture.fill_ten();
   auto& db = fixture.appliance().catalog().database();
@@ -486,7 +486,7 @@ TEST_CASE("the append-only triggers refuse UPDATE and DELETE", "[audit]") {
   CHECK(fixture.journal().verify().value().ok);
 }
 
-TEST_CASE("editing any field of an entry is detected and named", "[audit][tamper]") {
+TEST_CASE("R6: editing any field of an entry is detected and named", "[audit][tamper]") {
   struct Edit {
     const char* field;
     const char* assignment;
@@ -527,7 +527,7 @@ TEST_CASE("editing any field of an entry is detected and named", "[audit][tamper
   }
 }
 
-TEST_CASE("deleting, reordering and rewriting entries is detected", "[audit][tamper]") {
+TEST_CASE("R6: deleting, reordering and rewriting entries is detected", "[audit][tamper]") {
   Journal fixture;
   fixture.fill_ten();
   const auto entries = fixture.journal().list({}).value();
@@ -626,7 +626,7 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("forged checkpoints are detected and named", "[audit][tamper]") {
+TEST_CASE("R6: forged checkpoints are detected and named", "[audit][tamper]") {
   Journal fixture;
   fixture.fill_ten();
   const auto checkpoint = fixture.journal().checkpoints().value().at(0);

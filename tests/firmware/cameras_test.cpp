@@ -2,6 +2,11 @@
 
 #include <catch2/catch.hpp>
 
+#include "test_support.h"
+#include "yardwatch/firmware/appliance.h"
+#include "yardwatch/firmware/services.h"
+#include "yardwatch/firmware/settings.h"
+
 using namespace yardwatch;
 using namespace yardwatch::firmware;
 
@@ -63,4 +68,65 @@ TEST_CASE("camera names and URLs are checked", "[firmware]") {
   spec = good_camera();
   spec.transport = "sctp";
   CHECK_FALSE(validate_camera(spec).ok());
+}
+
+TEST_CASE("R1: a camera in a forbidden zone is refused at every door, stored nowhere, audited",
+          "[firmware][R1]") {
+  testing::TempDir dir("yw-r1");
+  auto appliance = Appliance::init({dir / "data", dir / "keys", "host-sim"});
+  REQUIRE(appliance.ok());
+  Services services(*appliance.value());
+  auto& catalog = appliance.value()->catalog();
+  const hal::Clock& clock = appliance.value()->clock();
+
+  // The console adds a yard camera; the same in a toilet is refused with a clear error.
+  auto yard = good_camera();
+  yard.location = "hek aan de Dorpsstraat";
+  REQUIRE(add_camera(catalog, services.audit, clock, Actor::console(), yard).ok());
+  auto toilet = good_camera();
+  toilet.name = "wc-gang";
+  toilet.zone = "toilet";
+  auto refused = add_camera(catalog, services.audit, clock, Actor::console(), toilet);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().message.find("R1") != std::string::npos);
+  CHECK_FALSE(catalog.camera_by_name("wc-gang").ok());
+
+  // An admin signed in (the web admin's door) can neither add one nor move a camera indoors.
+  const std::string temporary = "tijdelijk-wachtwoord-12";
+  REQUIRE(services.accounts.add_account(Actor::console(), "ict", Role::kAdmin, {}, temporary).ok());
+  REQUIRE(services.accounts.change_password({"ict", temporary, "", "console"}, "blijvend-ww-1234")
+              .ok());
+  REQUIRE(set_setting(catalog, services.audit, Actor::console(), "policy.require_totp", "0").ok());
+  auto admin = services.accounts.authenticate({"ict", "blijvend-ww-1234", "", "192.0.2.7"});
+  REQUIRE(admin.ok());
+  auto classroom = good_camera();
+  classroom.name = "groep-8";
+  classroom.zone = "classroom";
+  CHECK(services.cameras.add(admin.value(), classroom).error().kind ==
+        ErrorKind::kPermissionDenied);
+  const int64_t yard_id = catalog.camera_by_name("yard-north").value().id;
+  auto moved = yard;
+  moved.zone = "changing_room";
+  CHECK_FALSE(services.cameras.edit(admin.value(), yard_id, moved).ok());
+  CHECK(catalog.camera_by_name("yard-north").value().spec.zone == "schoolyard");
+
+  // The camera list is the placement plan: name, zone and location of what films.
+  auto plan = services.cameras.list(admin.value());
+  REQUIRE(plan.ok());
+  REQUIRE(plan.value().size() == 1);
+  CHECK(plan.value().front().spec.zone == "schoolyard");
+  CHECK(plan.value().front().spec.location == "hek aan de Dorpsstraat");
+
+  // Every refusal is in the journal.
+  AuditFilter filter;
+  std::vector<std::string> denied;
+  const auto entries = services.audit.list(filter);
+  REQUIRE(entries.ok());
+  for (const auto& entry : entries.value()) {
+    if (!entry.event.allowed && entry.event.object_type == "camera") {
+      denied.push_back(entry.event.action + " " + entry.event.object_id);
+    }
+  }
+  CHECK(denied == std::vector<std::string>{"camera_add wc-gang", "camera_add groep-8",
+                                           "camera_edit yard-north"});
 }

@@ -151,6 +151,36 @@ TEST_CASE("several problems are all reported, one per line", "[firmware][config]
              Catch::Contains("f:1:") && Catch::Contains("f:3:") && Catch::Contains("f:5:"));
 }
 
+// Found by tests/fuzz (config) under UBSan: toml++ 3.3.0 reaches __builtin_unreachable or a
+// failed assertion on these; parse_config refuses them with a position before toml++ sees them.
+TEST_CASE("TOML that trips toml++ is refused with its position and non-ASCII text stays valid",
+          "[firmware][config]") {
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {"[networ\xd2\x8a]\n", "f:1:8: a non-ASCII character outside a string or comment"},
+      {"\xcc\xaa", "f:1:1: a non-ASCII character outside a string or comment"},
+      {"s = \"\"\"\\\n\xc2\xa7\"\"\"\n", "f:2:1: a non-ASCII character right after a line-ending"},
+      {"[network]\nmonitoring = [}\n", "f:2:15: a closing bracket where a value belongs"},
+      {"[network]\nmonitoring = [\"10.0.0.9\", # c\n }\n", "f:3:2: a closing bracket"},
+      {"board = ]\n", "f:1:9: a closing bracket where a value belongs"},
+  };
+  for (const auto& [text, expected] : refused) {
+    INFO(text);
+    auto config = parse_config(text, "f");
+    REQUIRE_FALSE(config.ok());
+    CHECK_THAT(config.error().message, Catch::Contains(expected));
+  }
+  // Non-ASCII where TOML allows it (comments, strings, multi-line strings) is still read.
+  auto config = parse_config(
+      "# Camera's bij de ingang \xe2\x80\x94 \xc3\xa9\xc3\xa9n, 2\xe2\x80\x93"
+      "3600 s\n"
+      "board = \"host-sim\" # \xc2\xa7\n[storage]\ndata_dir = '''/srv/\xc3\xa9'''\n"
+      "[network]\nmonitoring = [ \"10.0.0.9\" ]\n",
+      "f");
+  REQUIRE(config.ok());
+  CHECK(config.value().data_dir == "/srv/\xc3\xa9");
+  CHECK(config.value().monitoring == std::vector<std::string>{"10.0.0.9"});
+}
+
 TEST_CASE("a real board without the data volume's UUID is refused", "[firmware][config]") {
   auto config = parse_config("board = \"x86-generic\"\n", "yardwatch.toml");
   REQUIRE_FALSE(config.ok());

@@ -76,6 +76,14 @@ TEST_CASE("R5 R7: an export refuses restricted footage, and holds what it export
   };
 
   // Restricted on a data subject's request: the export is refused, audited, and holds nothing.
+  for (const char* reference : {"AVG-2026-9", "AVG-2026-9-decision"}) {
+    NewSubjectRequest subject_request;
+    subject_request.reference = reference;
+    subject_request.kind = RequestKind::kRestriction;
+    subject_request.requester_name = "a parent";
+    subject_request.received_utc_us = now;
+    REQUIRE(services.requests.add(director.value(), subject_request).ok());
+  }
   auto restriction = services.subject_footage.restrict_range(
       director.value(), "schoolplein", t0 + kSecond, t0 + 3 * kSecond, "AVG-2026-9");
   REQUIRE(restriction.ok());

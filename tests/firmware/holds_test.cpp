@@ -377,6 +377,7 @@ TEST_CASE(
   const int64_t yard = f.camera("yard");
   f.camera("gate");
   const auto who = people(f, yard);
+  f.request(who.director, "AVG-2026-4", RequestKind::kRestriction);
   CHECK_FALSE(f.holds().oldest_open_start().value());
   const int64_t day = kStart - 3 * kDayUs;
   auto active =

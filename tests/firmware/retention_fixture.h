@@ -18,6 +18,7 @@
 #include "yardwatch/firmware/audit.h"
 #include "yardwatch/firmware/footage.h"
 #include "yardwatch/firmware/holds.h"
+#include "yardwatch/firmware/requests.h"
 #include "yardwatch/firmware/retention.h"
 #include "yardwatch/firmware/subject_footage.h"
 #include "yardwatch/hal/clock.h"
@@ -41,6 +42,7 @@ class RetentionFixture {
     firmware::ApplianceOptions options{root_ / "data", root_ / "keys", "host-sim"};
     options_ = options;
     auto appliance = firmware::Appliance::init(options_);
+    INFO((appliance.ok() ? "" : appliance.error().message));
     REQUIRE(appliance.ok());
     appliance_ = std::move(appliance).value();
     make_services();
@@ -72,6 +74,23 @@ class RetentionFixture {
   firmware::SubjectFootageService& subject() { return services_->subject; }
   firmware::RetentionService& retention() { return services_->retention; }
   firmware::FootageService& footage() { return services_->footage; }
+  firmware::RequestService& requests() { return services_->requests; }
+
+  // A data subject's request in the register, received now, so that erasures and restrictions
+  // can act under its reference (R7: they need a registered request).
+  firmware::SubjectRequest request(const firmware::Principal& director,
+                                   const std::string& reference,
+                                   firmware::RequestKind kind = firmware::RequestKind::kErasure) {
+    firmware::NewSubjectRequest request;
+    request.reference = reference;
+    request.kind = kind;
+    request.requester_name = "a parent";
+    request.requester_contact = "ouder@example.org";
+    request.received_utc_us = clock_.now_utc_us();
+    auto added = requests().add(director, request);
+    REQUIRE(added.ok());
+    return added.value();
+  }
 
   int64_t camera(const std::string& name, int retention_days = 28, int priority = 50) {
     recorder::CameraSpec spec;
@@ -174,12 +193,14 @@ class RetentionFixture {
           footage(appliance.catalog(), appliance.storage(), appliance.keys(), audit),
           holds(appliance.catalog(), clock, audit),
           subject(appliance.catalog(), appliance.storage(), clock, audit),
-          retention(appliance.catalog(), appliance.storage(), clock, audit, holds) {}
+          retention(appliance.catalog(), appliance.storage(), clock, audit, holds),
+          requests(appliance.catalog(), clock, audit) {}
     firmware::AuditJournal audit;
     firmware::FootageService footage;
     firmware::HoldService holds;
     firmware::SubjectFootageService subject;
     firmware::RetentionService retention;
+    firmware::RequestService requests;
   };
   void make_services() { services_ = std::make_unique<Services>(*appliance_, clock_); }
 

@@ -99,6 +99,10 @@ class Sequence {
       next_start_[id] = kStart - 40 * kDayUs;
     }
     director_ = f_.person("directeur", Role::kDirector);
+    // Erasures and restrictions answer registered requests (R7).
+    f_.request(director_, "AVG-1", firmware::RequestKind::kObjection);
+    f_.request(director_, "AVG-1-lifted", firmware::RequestKind::kObjection);
+    f_.request(director_, "AVG-2", firmware::RequestKind::kErasure);
     viewer_ = f_.person("conciergejan", Role::kViewer, all);
   }
 

@@ -36,6 +36,11 @@ const std::vector<Row> kMatrix = {
     {Permission::kReadAuditAll, kNo, kYes, kNo, kYes},
     {Permission::kReadAuditSystem, kYes, kYes, kNo, kYes},
     {Permission::kReadAuditOwn, kYes, kYes, kYes, kYes},
+    // "audit journal, compliance reports" and the breach register (R8, R9, R10).
+    {Permission::kManageBreaches, kNo, kYes, kNo, kNo},
+    {Permission::kReadBreaches, kNo, kYes, kNo, kYes},
+    {Permission::kReadComplianceReports, kNo, kYes, kNo, kYes},
+    {Permission::kManageComplianceRecords, kNo, kYes, kNo, kNo},
 };
 
 }  // namespace

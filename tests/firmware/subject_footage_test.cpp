@@ -26,6 +26,7 @@ TEST_CASE("R7: erasure deletes whole segments now, with the request reference, n
   std::vector<recorder::SegmentRow> rows;
   for (int i = 0; i < 5; ++i) rows.push_back(f.segment(yard, kStart - kDayUs + i * kHourUs));
   const int64_t t = kStart - kDayUs;
+  for (const char* reference : {"AVG-2", "AVG-3", "AVG-4"}) f.request(director, reference);
 
   // Not a viewer's decision.
   auto by_viewer = f.subject().erase(viewer, "yard", t, t + kHourUs, "AVG-1");
@@ -89,6 +90,9 @@ TEST_CASE(
   const auto privacy = f.person("fg", Role::kPrivacyOfficer);
   const auto restricted_row = f.segment(yard, kStart - kDayUs);
   const auto free_row = f.segment(yard, kStart - kDayUs + 2 * kHourUs);
+  f.request(director, "AVG-7", RequestKind::kRestriction);
+  f.request(director, "AVG-8", RequestKind::kErasure);
+  f.request(director, "AVG-7-decision", RequestKind::kObjection);
 
   CHECK(f.subject()
             .restrict_range(viewer, "yard", kStart - 2 * kDayUs, kStart, "AVG-7")
@@ -147,5 +151,62 @@ TEST_CASE(
   CHECK(f.entries("footage_restrict").size() == 2);
   CHECK(f.entries("footage_unrestrict").size() == 3);
   CHECK(f.check().empty());
+  CHECK(f.audit().verify().value().ok);
+}
+
+TEST_CASE(
+    "R7: an erasure or a restriction needs a registered request it answers, and is linked to it",
+    "[firmware][subject][requests][R7]") {
+  RetentionFixture f(kStart);
+  const int64_t yard = f.camera("yard");
+  const auto director = f.person("directeur", Role::kDirector);
+  const auto row = f.segment(yard, kStart - kDayUs);
+  const int64_t t = row.start_utc_us;
+
+  // Not in the register: refused, audited, nothing deleted.
+  auto unknown = f.subject().erase(director, "yard", t, t + kHourUs, "AVG-99");
+  REQUIRE_FALSE(unknown.ok());
+  CHECK(unknown.error().kind == ErrorKind::kFailedPrecondition);
+  CHECK(unknown.error().message.find("not in the register") != std::string::npos);
+  CHECK(unknown.error().message.find("nothing was deleted") != std::string::npos);
+  CHECK(f.exists(row));
+  CHECK_FALSE(f.subject().restrict_range(director, "yard", t, t + kMinuteUs, "AVG-99").ok());
+  auto denials = f.entries("footage_erase");
+  REQUIRE(denials.size() == 1);
+  CHECK_FALSE(denials[0].event.allowed);
+  CHECK(denials[0].event.purpose == "AVG-99");
+
+  // An access request is answered by a subject export, not by an erasure.
+  f.request(director, "AVG-10", RequestKind::kAccess);
+  auto wrong_kind = f.subject().erase(director, "yard", t, t + kHourUs, "AVG-10");
+  REQUIRE_FALSE(wrong_kind.ok());
+  CHECK(wrong_kind.error().message.find("access request") != std::string::npos);
+  CHECK(f.exists(row));
+
+  // An objection may lead to a restriction and, later, to an erasure; both are linked.
+  f.request(director, "AVG-11", RequestKind::kObjection);
+  auto restriction = f.subject().restrict_range(director, "yard", t, t + kMinuteUs, "AVG-11",
+                                                "assessing the objection");
+  REQUIRE(restriction.ok());
+  REQUIRE(f.subject().lift(director, restriction.value().id, "AVG-11").ok());
+  auto erased = f.subject().erase(director, "yard", t, t + kHourUs, "AVG-11");
+  REQUIRE(erased.ok());
+  CHECK(f.gone(row));
+  auto request = f.requests().get(director, "AVG-11");
+  REQUIRE(request.ok());
+  const auto& actions = request.value().actions;
+  REQUIRE(actions.size() == 3);
+  CHECK(actions[0].kind == RequestActionKind::kRestriction);
+  CHECK(actions[0].object_id == std::to_string(restriction.value().id));
+  CHECK(actions[1].kind == RequestActionKind::kRestrictionLifted);
+  CHECK(actions[2].kind == RequestActionKind::kErasure);
+  CHECK(actions[2].summary.find("camera yard, 1 segment(s) erased") != std::string::npos);
+  CHECK(actions[2].linked_by == "directeur");
+
+  // A closed request takes no new erasure or restriction.
+  REQUIRE(f.requests().close(director, "AVG-11", RequestOutcome::kGranted).ok());
+  auto after_close = f.subject().restrict_range(director, "yard", t, t + kMinuteUs, "AVG-11");
+  REQUIRE_FALSE(after_close.ok());
+  CHECK(after_close.error().message.find("closed") != std::string::npos);
   CHECK(f.audit().verify().value().ok);
 }

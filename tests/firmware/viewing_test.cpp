@@ -110,7 +110,7 @@ TEST_CASE("a timeline lists a camera's segments and the gaps between them", "[vi
   CHECK(too_long.error().kind == ErrorKind::kInvalidArgument);
 }
 
-TEST_CASE("R4: timelines and viewings follow the role matrix and camera assignment, audited",
+TEST_CASE("R4 R6: timelines and viewings follow the role matrix and camera assignment, audited",
           "[viewing]") {
   ViewingFixture f;
   const int64_t t0 = kStart;

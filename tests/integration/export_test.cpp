@@ -347,3 +347,103 @@ TEST_CASE(
   REQUIRE(failed.size() == 1);
   CHECK(failed[0]["reason"].get<std::string>().find("full") != std::string::npos);
 }
+
+TEST_CASE(
+    "R4: with four-eyes on, the console exports and shows a segment only with a second "
+    "person whose password comes from stdin, and names both",
+    "[export][four_eyes][R4]") {
+  Recorded recorded(false);
+  auto& appliance = *recorded.appliance;
+  add_account(appliance, "adjunct", "director", kDirectorPassword + "-2");
+  REQUIRE(appliance.cli({"setting", "set", "policy.four_eyes", "1"}).exit_code == 0);
+  const auto [from, to] = recorded.recorded_range();
+  const std::vector<std::string> range = {"--camera",      "schoolplein",
+                                          "--from",        yardwatch::hal::format_iso8601_utc(from),
+                                          "--to",          yardwatch::hal::format_iso8601_utc(to),
+                                          "--case",        "PL0900-2026-44",
+                                          "--legal-basis", "vordering art. 126nd Sv nr. 2026/44",
+                                          "--recipient",   "Politie Utrecht, agent De Vries"};
+  auto with = [&](std::vector<std::string> args, const std::string& name) {
+    args.insert(args.end(), range.begin(), range.end());
+    args.insert(args.end(), {"--out", (recorded.work / name).string()});
+    return args;
+  };
+
+  auto alone = recorded.export_create(with({}, "alone"), "directeur", kDirectorPassword);
+  CHECK(alone.exit_code == 1);
+  CHECK(alone.err.find("four-eyes") != std::string::npos);
+  CHECK_FALSE(fs::exists(recorded.work / "alone"));
+
+  auto self = recorded.export_create(with({"--second-user", "directeur"}, "self"), "directeur",
+                                     kDirectorPassword + "\n" + kDirectorPassword);
+  CHECK(self.exit_code == 1);
+  CHECK(self.err.find("someone else") != std::string::npos);
+
+  auto wrong = recorded.export_create(with({"--second-user", "adjunct"}, "wrong"), "directeur",
+                                      kDirectorPassword + "\nnot-the-password-of-adjunct");
+  CHECK(wrong.exit_code == 1);
+  CHECK(wrong.err.find("could not sign in") != std::string::npos);
+  CHECK_FALSE(fs::exists(recorded.work / "wrong"));
+
+  auto together =
+      recorded.export_create(with({"--second-user", "adjunct", "--json"}, "together"), "directeur",
+                             kDirectorPassword + "\n" + kDirectorPassword + "-2\n");
+  INFO(together.err);
+  REQUIRE(together.exit_code == 0);
+  CHECK(fs::exists(recorded.work / "together" / "manifest.json"));
+  // The password is not on the command line: --second-user takes a name only.
+  auto as_argument = appliance.cli({"export", "create", "--user", "directeur", "--second-password",
+                                    "x", "--out", (recorded.work / "arg").string()},
+                                   kDirectorPassword + "\n");
+  CHECK(as_argument.exit_code != 0);
+
+  int denied = 0;
+  bool both_named = false;
+  for (const auto& entry : recorded.audit("police_export")) {
+    if (entry["actor"] != "directeur") continue;
+    if (entry["outcome"] != "allowed") {
+      ++denied;
+      continue;
+    }
+    const json& details = entry["details"];
+    if (details.is_object() && details.contains("four_eyes") &&
+        details["four_eyes"]["approved_by"] == "adjunct") {
+      both_named = true;
+    }
+  }
+  CHECK(denied == 3);
+  CHECK(both_named);
+
+  // segment cat: the same prompt, the password on stdin.
+  const auto segments = appliance.segments("schoolplein");
+  REQUIRE_FALSE(segments.empty());
+  const std::string id = std::to_string(segments.front()["id"].get<int64_t>());
+  const std::vector<std::string> cat = {"segment",
+                                        "cat",
+                                        "--id",
+                                        id,
+                                        "--user",
+                                        "directeur",
+                                        "--password-stdin",
+                                        "--purpose",
+                                        "incident at the gate on Monday"};
+  auto cat_alone = appliance.cli(cat, kDirectorPassword + "\n");
+  CHECK(cat_alone.exit_code == 1);
+  CHECK(cat_alone.out.empty());
+  auto cat_args = cat;
+  cat_args.insert(cat_args.end(), {"--second-user", "adjunct"});
+  auto cat_together =
+      appliance.cli(cat_args, kDirectorPassword + "\n" + kDirectorPassword + "-2\n");
+  INFO(cat_together.err);
+  CHECK(cat_together.exit_code == 0);
+  CHECK(cat_together.out.size() > 1000);
+  bool cat_named = false;
+  for (const auto& entry : recorded.audit("view_recorded")) {
+    const json& details = entry["details"];
+    if (entry["outcome"] == "allowed" && entry["actor"] == "directeur" && details.is_object() &&
+        details.contains("four_eyes") && details["four_eyes"]["approved_by"] == "adjunct") {
+      cat_named = true;
+    }
+  }
+  CHECK(cat_named);
+}

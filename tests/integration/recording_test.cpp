@@ -70,7 +70,7 @@ void require_catalog_check_passes(const ApplianceFixture& appliance) {
 
 }  // namespace
 
-TEST_CASE("60 s of an H.264 and an H.265 camera: full coverage, playable, no plaintext on disk",
+TEST_CASE("R3: 60 s of an H.264 and an H.265 camera: full coverage, playable, no plaintext on disk",
           "[integration][recording]") {
   TempDir work("yw-rec");
   CamSimOptions sim;

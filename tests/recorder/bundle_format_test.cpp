@@ -254,6 +254,62 @@ TEST_CASE("the manifest parser refuses what a verifier must not trust, naming th
   CHECK_FALSE(parse_manifest(std::string(kMaxManifestBytes + 1, ' ')).ok());
 }
 
+TEST_CASE(
+    "R7: a subject export's manifest says its kind and request, and neither kind passes for the "
+    "other",
+    "[bundle_format][R7]") {
+  Manifest m = sample_manifest();
+  m.kind = BundleKind::kSubjectAccess;
+  m.request_reference = "AVG-2026-7";
+  m.case_reference = "AVG-2026-7";
+  const std::string text = serialize_manifest(m);
+  CHECK(text.find("\"format\": \"yardwatch-subject-bundle\"") != std::string::npos);
+  CHECK(text.find("\"kind\": \"subject_access\"") != std::string::npos);
+  auto parsed = parse_manifest(text);
+  INFO((parsed.ok() ? "" : parsed.error().message));
+  REQUIRE(parsed.ok());
+  CHECK(parsed.value().kind == BundleKind::kSubjectAccess);
+  CHECK(parsed.value().request_reference == "AVG-2026-7");
+  CHECK(serialize_manifest(parsed.value()) == text);
+  // A police manifest stays as it was: no kind, no request.
+  const std::string police = serialize_manifest(sample_manifest());
+  CHECK(police.find("\"kind\"") == std::string::npos);
+  CHECK(parse_manifest(police).value().kind == BundleKind::kPolice);
+
+  const json subject = json::parse(text);
+  const json police_json = json::parse(police);
+  struct Case {
+    std::string what;
+    json manifest;
+    std::string names;
+  };
+  std::vector<Case> cases;
+  json edited = police_json;
+  edited["kind"] = "subject_access";
+  cases.push_back({"a police bundle with a kind", edited, "kind"});
+  edited = police_json;
+  edited["request_reference"] = "AVG-2026-7";
+  cases.push_back({"a police bundle with a request", edited, "kind"});
+  edited = subject;
+  edited.erase("kind");
+  cases.push_back({"a subject bundle without its kind", edited, "kind"});
+  edited = subject;
+  edited["kind"] = "police";
+  cases.push_back({"a subject bundle of another kind", edited, "kind"});
+  edited = subject;
+  edited["request_reference"] = "";
+  cases.push_back({"a subject bundle without a request", edited, "request_reference"});
+  edited = subject;
+  edited["case"]["reference"] = "PL0900-1";
+  cases.push_back({"a request that is not the case reference", edited, "case.reference"});
+  for (const auto& c : cases) {
+    auto refused = parse_manifest(c.manifest.dump(2));
+    INFO(c.what);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().message.find(c.names) != std::string::npos);
+  }
+}
+
 TEST_CASE("export ids are version 4 UUIDs and parse back", "[bundle_format]") {
   const ExportId id = new_export_id();
   const std::string text = export_id_text(id);

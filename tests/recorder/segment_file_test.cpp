@@ -330,7 +330,7 @@ TEST_CASE("segment writer refuses an existing file and bad keys", "[segment_file
   CHECK_FALSE(fs::exists(f.dir / "other"));
 }
 
-TEST_CASE("no plaintext reaches the disk", "[segment_file]") {
+TEST_CASE("R3: no plaintext of a segment, nor its key, reaches the disk", "[segment_file]") {
   Fixture f;
   const Written written = write_segment(f.storage, f.path, f.key, 5, 4000);
   const Bytes file = read_bytes(f.path);

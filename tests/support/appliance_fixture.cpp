@@ -137,26 +137,46 @@ const std::string kTestViewer = "testkijker";
 const std::string kTestViewerPassword = "kijk-wachtwoord-voor-tests";
 }  // namespace
 
+std::map<std::string, std::string> sim_now(const std::string& iso) {
+  return {{"YARDWATCH_SIM_NOW", iso}};
+}
+
+json ok_json(const CommandResult& result) {
+  INFO(result.err);
+  REQUIRE(result.exit_code == 0);
+  return json::parse(result.out);
+}
+
+void ApplianceFixture::add_person(const std::string& name, const std::string& role,
+                                  const std::string& password, const std::string& cameras) {
+  const std::string temporary = "tijdelijk-" + password;
+  std::vector<std::string> add = {"user", "add", "--name", name, "--role", role};
+  if (!cameras.empty()) add.insert(add.end(), {"--cameras", cameras});
+  add.push_back("--password-stdin");
+  auto added = cli(add, temporary + "\n");
+  INFO(added.err);
+  REQUIRE(added.exit_code == 0);
+  auto changed = cli({"user", "passwd", "--user", name}, temporary + "\n" + password + "\n");
+  INFO(changed.err);
+  REQUIRE(changed.exit_code == 0);
+}
+
+CommandResult ApplianceFixture::cli_as(const std::string& user, const std::string& password,
+                                       std::vector<std::string> args,
+                                       const std::map<std::string, std::string>& env) const {
+  args.insert(args.end(), {"--user", user, "--password-stdin", "--json"});
+  return cli_env(args, env, password + "\n");
+}
+
 void ApplianceFixture::create_test_viewer() {
-  {
-    std::string cameras;
-    // Keep the JSON alive: a range-for over a member of a temporary dangles before C++23.
-    const json listed = cli_json({"camera", "list"});
-    for (const auto& camera : listed["cameras"]) {
-      cameras += (cameras.empty() ? "" : ",") + camera["name"].get<std::string>();
-    }
-    const std::string temporary = "tijdelijk-" + kTestViewerPassword;
-    auto added = cli({"user", "add", "--name", kTestViewer, "--role", "viewer", "--cameras",
-                      cameras, "--password-stdin"},
-                     temporary + "\n");
-    INFO(added.err);
-    REQUIRE(added.exit_code == 0);
-    auto changed = cli({"user", "passwd", "--user", kTestViewer},
-                       temporary + "\n" + kTestViewerPassword + "\n");
-    INFO(changed.err);
-    REQUIRE(changed.exit_code == 0);
-    viewer_created_ = true;
+  std::string cameras;
+  // Keep the JSON alive: a range-for over a member of a temporary dangles before C++23.
+  const json listed = cli_json({"camera", "list"});
+  for (const auto& camera : listed["cameras"]) {
+    cameras += (cameras.empty() ? "" : ",") + camera["name"].get<std::string>();
   }
+  add_person(kTestViewer, "viewer", kTestViewerPassword, cameras);
+  viewer_created_ = true;
 }
 
 CommandResult ApplianceFixture::view_segment(int64_t id) {

@@ -46,6 +46,11 @@ class CamSim {
   std::unique_ptr<Process> process_;
 };
 
+// The environment of a command run at `iso` on the simulated clock (YARDWATCH_SIM_NOW).
+std::map<std::string, std::string> sim_now(const std::string& iso);
+// A command's JSON output; fails the test, showing its stderr, unless it exited 0.
+nlohmann::json ok_json(const CommandResult& result);
+
 class ApplianceFixture {
  public:
   // `config`: a configuration file passed as --config to every command and to the daemon.
@@ -70,6 +75,14 @@ class ApplianceFixture {
                           const std::map<std::string, std::string>& env = {}) const;
   void add_camera(const std::string& name, const std::string& url,
                   const std::string& zone = "schoolyard");
+  // A personal account that has set its own `password` (`user add` with a temporary password,
+  // then `user passwd`); `cameras`: comma-separated, for viewers.
+  void add_person(const std::string& name, const std::string& role, const std::string& password,
+                  const std::string& cameras = "");
+  // `yardwatch <args> --user USER --password-stdin --json` with the password on stdin.
+  CommandResult cli_as(const std::string& user, const std::string& password,
+                       std::vector<std::string> args,
+                       const std::map<std::string, std::string>& env = {}) const;
 
   // `yardwatch segment cat` as a viewer assigned to every camera added so far (created on first
   // use; viewers need no TOTP), with a purpose. Viewing footage always needs a personal account.

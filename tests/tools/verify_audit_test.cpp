@@ -159,7 +159,7 @@ TEST_CASE("yardwatch-verify --audit refuses a key with the wrong fingerprint", "
   CHECK(malformed.exit_code == 2);
 }
 
-TEST_CASE("yardwatch-verify --audit names the first entry of an edited export",
+TEST_CASE("R6: yardwatch-verify --audit names the first entry of an edited export",
           "[tools][audit][tamper]") {
   Exported exported;
   auto fails_at = [](const fs::path& path, const std::string& seq, const std::string& words) {

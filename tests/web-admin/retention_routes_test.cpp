@@ -39,6 +39,12 @@ TEST_CASE("the time line shows held, requested and restricted spans, the dashboa
   spec.to_utc_us = now;
   spec.case_reference = "melding 7";
   REQUIRE(services.holds.request(viewer, spec).ok());
+  firmware::NewSubjectRequest subject_request;
+  subject_request.reference = "AVG-2026-1";
+  subject_request.kind = firmware::RequestKind::kRestriction;
+  subject_request.requester_name = "a parent";
+  subject_request.received_utc_us = now;
+  REQUIRE(services.requests.add(director, subject_request).ok());
   REQUIRE(services.subject_footage
               .restrict_range(director, "cam1", day_start + 1800'000'000LL,
                               day_start + 2400'000'000LL, "AVG-2026-1", "contested")
@@ -91,6 +97,48 @@ TEST_CASE("the time line shows held, requested and restricted spans, the dashboa
       CHECK(overdue[0]["case"] == "2026-031");
       CHECK(overdue[0]["camera"] == "cam1");
       CHECK(overdue[0]["reason"] == spec.reason);
+    }
+  }
+}
+
+TEST_CASE(
+    "R7: the dashboard shows the data subjects' requests that are due, to directors and privacy "
+    "officers only",
+    "[web][requests][R7]") {
+  testing::WebFixture web;
+  auto& services = *web.services;
+  auto signed_in = services.accounts.authenticate(
+      {web.account_of_role.at("director"), "the-final-password-42", "", "console"});
+  REQUIRE(signed_in.ok());
+  const auto director = signed_in.value();
+  const int64_t now = web.appliance->clock().now_utc_us();
+  const int64_t day = 24 * 3600'000'000LL;
+  // Received 30, 25 and 1 day(s) ago: overdue, due in 3 days, due in 27 days (not shown).
+  for (const auto& [reference, age] : std::vector<std::pair<std::string, int64_t>>{
+           {"AVG-late", 30}, {"AVG-soon", 25}, {"AVG-new", 1}}) {
+    firmware::NewSubjectRequest request;
+    request.reference = reference;
+    request.kind = firmware::RequestKind::kAccess;
+    request.requester_name = "a parent";
+    request.received_utc_us = now - age * day;
+    REQUIRE(services.requests.add(director, request).ok());
+  }
+  for (const auto& [role, shown] : std::vector<std::pair<std::string, size_t>>{
+           {"director", 2}, {"privacy_officer", 2}, {"viewer", 0}, {"admin", 0}}) {
+    INFO(role);
+    auto response = web.request("GET", "/api/v1/status", web.headers(role));
+    REQUIRE(response);
+    REQUIRE(response->status == 200);
+    const json due = json::parse(response->body)["requests_due"];
+    REQUIRE(due.size() == shown);
+    if (shown == 2) {
+      CHECK(due[0]["reference"] == "AVG-late");
+      CHECK(due[0]["overdue"] == true);
+      CHECK(due[0]["deadline"] == hal::format_iso8601_utc(now - 2 * day));
+      CHECK(due[1]["reference"] == "AVG-soon");
+      CHECK(due[1]["overdue"] == false);
+      CHECK(due[1]["kind"] == "access");
+      CHECK(response->body.find("a parent") == std::string::npos);
     }
   }
 }

@@ -34,6 +34,8 @@ std::string example_path(const std::string& pattern, const std::string& id = "99
     }
   };
   replace_all(R"((\d{1,18}))", id);
+  replace_all(R"((\d{4}-\d{2}))", "2026-11");
+  replace_all("[.]", ".");
   replace_all("([0-9a-f]{32})", std::string(32, '0'));
   replace_all("([0-9A-Za-z-]{8,64})", std::string(16, '0'));
   replace_all("([A-Za-z0-9._-]{1,64})", "vera-viewer");
@@ -82,6 +84,23 @@ const std::map<std::string, std::set<std::string>>& expected_roles() {
       {R"(POST /api/v1/holds/(\d{1,18})/reject)", {"director"}},
       {R"(POST /api/v1/holds/(\d{1,18})/extend)", {"director"}},
       {R"(POST /api/v1/holds/(\d{1,18})/release)", {"director"}},
+      {"GET /api/v1/requests", {"director", "privacy_officer"}},
+      {R"(GET /api/v1/requests/(\d{1,18}))", {"director", "privacy_officer"}},
+      {"POST /api/v1/requests", {"director"}},
+      {R"(POST /api/v1/requests/(\d{1,18})/extend)", {"director"}},
+      {R"(POST /api/v1/requests/(\d{1,18})/close)", {"director"}},
+      {"GET /api/v1/breaches", {"director", "privacy_officer"}},
+      {R"(GET /api/v1/breaches/(\d{1,18}))", {"director", "privacy_officer"}},
+      {"POST /api/v1/breaches", {"director"}},
+      {R"(POST /api/v1/breaches/(\d{1,18})/decision)", {"director"}},
+      {"GET /api/v1/subject-exports", {"director", "privacy_officer"}},
+      {"GET /api/v1/subject-exports/frame", {"director"}},
+      {"POST /api/v1/subject-exports/drafts", {"director"}},
+      {"GET /api/v1/subject-exports/drafts/([0-9A-Za-z-]{8,64})", {"director"}},
+      {"GET /api/v1/subject-exports/drafts/([0-9A-Za-z-]{8,64})/video", {"director"}},
+      {"POST /api/v1/subject-exports/drafts/([0-9A-Za-z-]{8,64})/review", {"director"}},
+      {"DELETE /api/v1/subject-exports/drafts/([0-9A-Za-z-]{8,64})", {"director"}},
+      {"POST /api/v1/subject-exports/drafts/([0-9A-Za-z-]{8,64})/release", {"director"}},
       {"GET /api/v1/accounts", admin},
       {"POST /api/v1/accounts", admin},
       {"PUT /api/v1/accounts/([A-Za-z0-9._-]{1,64})", admin},
@@ -89,6 +108,14 @@ const std::map<std::string, std::set<std::string>>& expected_roles() {
       {"GET /api/v1/audit/export", {"director", "privacy_officer"}},
       {"GET /api/v1/audit/verify", {"admin", "director", "privacy_officer"}},
       {R"(GET /ui/app/((?:[A-Za-z0-9_-]+/){0,3}[A-Za-z0-9_-]+\.[a-z]{2,4}))", all},
+      // The compliance reports (R9, the access review): directors and privacy officers.
+      {"GET /api/v1/reports/kwaliteitskaart[.]html", {"director", "privacy_officer"}},
+      {"GET /api/v1/reports/kwaliteitskaart[.]pdf", {"director", "privacy_officer"}},
+      {R"(GET /api/v1/reports/access-review/(\d{4}-\d{2})[.]html)",
+       {"director", "privacy_officer"}},
+      {R"(GET /api/v1/reports/access-review/(\d{4}-\d{2})[.]pdf)", {"director", "privacy_officer"}},
+      {R"(GET /api/v1/reports/access-review/(\d{4}-\d{2})[.]json)",
+       {"director", "privacy_officer"}},
   };
   return table;
 }

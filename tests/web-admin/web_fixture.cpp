@@ -25,6 +25,8 @@ int64_t add_segment_row(recorder::Catalog& catalog, int64_t camera_id, int64_t s
   return row->id;
 }
 
+const std::vector<uint8_t> kVerifyPage = {'<', 'h', 't', 'm', 'l', '>'};
+
 }  // namespace
 
 WebFixture::WebFixture(bool with_redirect, bool with_metrics) {
@@ -82,6 +84,10 @@ WebFixture::WebFixture(bool with_redirect, bool with_metrics) {
   server_options.private_key = files.private_key;
   server_options.worker_threads = 4;
   server_options.recorder_running = false;
+  std::filesystem::create_directories(dir / "stick");
+  media = std::make_unique<hal::DirectoryMedia>(dir / "stick", "test stick");
+  server_options.media = media.get();
+  services->subject_exports.set_verify_page(kVerifyPage);
   auto created = web_admin::WebServer::create(app, *services, server_options);
   REQUIRE(created.ok());
   server = std::move(created).value();

@@ -12,6 +12,7 @@
 #include "test_support.h"
 #include "yardwatch/firmware/appliance.h"
 #include "yardwatch/firmware/services.h"
+#include "yardwatch/hal/removable_media.h"
 #include "yardwatch/web_admin/server.h"
 
 namespace yardwatch::testing {
@@ -39,6 +40,8 @@ class WebFixture {
   TempDir dir{"yw-web"};
   std::unique_ptr<firmware::Appliance> appliance;
   std::unique_ptr<firmware::Services> services;
+  // A directory standing for an export stick (dir/"stick"), offered to the export routes.
+  std::unique_ptr<hal::DirectoryMedia> media;
   std::unique_ptr<web_admin::WebServer> server;
   std::map<std::string, WebSession> sessions;  // by role name
   std::map<std::string, std::string> account_of_role;

@@ -138,8 +138,12 @@ int cmd_factory_reset(const ApplianceCommands& commands,
   // The console and the system journal are the record now: the audit journal went with the
   // catalog (its last entry, when it could be written, was this reset).
   std::printf("%s\n", summary.c_str());
-  if (!reset.value().audited)
-    std::printf("  not in the audit journal: %s\n", reset.value().note.c_str());
+  if (!reset.value().audited || !reset.value().marker_written) {
+    std::printf("  note: %s\n", reset.value().note.c_str());
+  }
+  if (reset.value().marker_written) {
+    std::printf("  the next `yardwatch init` registers this reset in the breach register (R8).\n");
+  }
   std::printf("  run `yardwatch init` to provision the appliance again.\n");
   hal::journal_send(hal::JournalPriority::kWarning, "yardwatch", summary,
                     {{"action", "factory_reset"},
@@ -209,6 +213,18 @@ int cmd_media_eject(const ApplianceCommands& commands,
 }
 
 }  // namespace
+
+void add_appliance_options(CLI::App* command, firmware::ApplianceArguments& arguments) {
+  command->add_option("--data", arguments.data_dir,
+                      "data directory (default: from the configuration file)");
+  command->add_option("--key-dir", arguments.key_dir,
+                      "key directory (default: the board's, else <data>.keys beside the data)");
+  command->add_option("--board", arguments.board,
+                      "board (default: the configuration file's, else host-sim)");
+  command->add_option("--config", arguments.config_file,
+                      "configuration file (default /etc/yardwatch/yardwatch.toml when --data is "
+                      "not given)");
+}
 
 hal::UsbMediaOptions media_options(const firmware::ResolvedAppliance& resolved) {
   return firmware::usb_media_options(resolved);

@@ -35,6 +35,10 @@ struct ApplianceCommands {
   bool json = false;
 };
 
+// --data, --key-dir, --board and --config: where the appliance is, as every command that opens
+// it takes them (firmware::resolve_appliance combines them with the file and the board).
+void add_appliance_options(CLI::App* command, firmware::ApplianceArguments& arguments);
+
 // `add_common` adds --data/--key-dir/--board/--config to a command that opens the appliance.
 void register_appliance_commands(CLI::App& app, ApplianceCommands& commands,
                                  const std::function<void(CLI::App*)>& add_common);

@@ -8,11 +8,14 @@
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "appliance_commands.h"
+#include "four_eyes_prompt.h"
 #include "verify_page.h"
 #include "yardwatch/firmware/appliance.h"
 #include "yardwatch/firmware/export_receipt.h"
@@ -47,6 +50,7 @@ struct ExportOptions {
   std::filesystem::path passphrase_file;
   std::filesystem::path receipt;
   std::string id;
+  std::string second_user;  // four-eyes: the second person (four_eyes_prompt.h)
 };
 
 int fail(const std::string& message) {
@@ -55,15 +59,7 @@ int fail(const std::string& message) {
 }
 
 void add_common(CLI::App* command, ExportOptions& options, bool with_json) {
-  command->add_option("--data", options.arguments.data_dir,
-                      "data directory (default: from the configuration file)");
-  command->add_option("--key-dir", options.arguments.key_dir,
-                      "key directory (default: the board's, else <data>.keys beside the data)");
-  command->add_option("--board", options.arguments.board,
-                      "board (default: the configuration file's, else host-sim)");
-  command->add_option("--config", options.arguments.config_file,
-                      "configuration file (default /etc/yardwatch/yardwatch.toml when --data is "
-                      "not given)");
+  add_appliance_options(command, options.arguments);
   command->add_option("--user", options.user, "your personal account (a director)")->required();
   command->add_flag("--password-stdin")
       ->description("read the password from the first line of stdin (the only way)");
@@ -187,6 +183,28 @@ int cmd_export_create(const ExportOptions& options) {
   request.passphrase = std::move(passphrase);
   request.media_id = media_id;
   request.directory_name = directory;
+  // Four-eyes: with --second-user, the second person approves here (four_eyes_prompt.h).
+  std::optional<firmware::FourEyesApproval> approval;
+  if (!options.second_user.empty()) {
+    firmware::AuditEvent attempted;
+    attempted.action = "police_export";
+    attempted.object_type = "export";
+    attempted.camera = options.cameras;
+    attempted.range_from_utc_us = request.from_utc_us;
+    attempted.range_to_utc_us = request.to_utc_us;
+    attempted.purpose = request.legal_basis;
+    std::set<int64_t> camera_ids;
+    for (const auto& name : request.cameras) {
+      if (auto camera = appliance.value()->catalog().camera_by_name(name); camera.ok()) {
+        camera_ids.insert(camera.value().id);
+      }
+    }
+    auto approved = approve_second_person(services.four_eyes, principal.value(),
+                                          options.second_user, camera_ids, attempted);
+    if (!approved.ok()) return fail(approved.error().message);
+    approval = std::move(approved).value();
+    request.second_approval = &*approval;
+  }
   const auto started = std::chrono::steady_clock::now();
   auto outcome = services.exports.create_export(principal.value(), std::move(request), *media);
   if (!outcome.ok()) return fail(outcome.error().message);
@@ -295,6 +313,9 @@ std::function<std::optional<int>()> register_export_commands(CLI::App& app) {
                    "file whose first line is the passphrase (12+ characters), handed over "
                    "separately")
       ->required();
+  create->add_option("--second-user", options->second_user,
+                     "four-eyes: the second authorised person, who types their password (and "
+                     "TOTP code) when asked");
   create->add_option("--receipt", options->receipt,
                      "also write the handover receipt (.pdf or .html)");
 

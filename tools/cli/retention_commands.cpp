@@ -82,15 +82,7 @@ struct Options {
 };
 
 void add_common(CLI::App* command, Options& options, bool with_json) {
-  command->add_option("--data", options.arguments.data_dir,
-                      "data directory (default: from the configuration file)");
-  command->add_option("--key-dir", options.arguments.key_dir,
-                      "key directory (default: the board's, else <data>.keys beside the data)");
-  command->add_option("--board", options.arguments.board,
-                      "board (default: the configuration file's, else host-sim)");
-  command->add_option("--config", options.arguments.config_file,
-                      "configuration file (default /etc/yardwatch/yardwatch.toml when --data is "
-                      "not given)");
+  add_appliance_options(command, options.arguments);
   if (with_json) command->add_flag("--json", options.json_output, "machine-readable output");
 }
 

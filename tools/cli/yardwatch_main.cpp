@@ -9,16 +9,22 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "appliance_commands.h"
 #include "audit_commands.h"
+#include "breach_commands.h"
 #include "export_commands.h"
+#include "four_eyes_prompt.h"
+#include "report_commands.h"
+#include "request_commands.h"
 #include "retention_commands.h"
 #include "yardwatch/firmware/appliance.h"
 #include "yardwatch/firmware/audit_format.h"
 #include "yardwatch/firmware/cameras.h"
 #include "yardwatch/firmware/config.h"
+#include "yardwatch/firmware/dpia.h"
 #include "yardwatch/firmware/provisioning.h"
 #include "yardwatch/firmware/services.h"
 #include "yardwatch/firmware/settings.h"
@@ -43,15 +49,7 @@ struct CommonOptions {
 };
 
 void add_common(CLI::App* command, CommonOptions& options, bool with_json) {
-  command->add_option("--data", options.arguments.data_dir,
-                      "data directory (default: from the configuration file)");
-  command->add_option("--key-dir", options.arguments.key_dir,
-                      "key directory (default: the board's, else <data>.keys beside the data)");
-  command->add_option("--board", options.arguments.board,
-                      "board (default: the configuration file's, else host-sim)");
-  command->add_option("--config", options.arguments.config_file,
-                      "configuration file (default /etc/yardwatch/yardwatch.toml when --data is "
-                      "not given)");
+  cli::add_appliance_options(command, options.arguments);
   if (with_json) command->add_flag("--json", options.json_output, "machine-readable output");
 }
 
@@ -515,7 +513,7 @@ int cmd_segments(const CommonOptions& options, const std::string& camera_name,
 }
 
 int cmd_segment_cat(const CommonOptions& options, const SignIn& who, int64_t id,
-                    const std::string& purpose) {
+                    const std::string& purpose, const std::string& second_user) {
   if (::isatty(STDOUT_FILENO) != 0) {
     std::fprintf(stderr, "yardwatch: refusing to write video to a terminal; redirect stdout\n");
     return kExitFailure;
@@ -527,7 +525,25 @@ int cmd_segment_cat(const CommonOptions& options, const SignIn& who, int64_t id,
   if (!principal.ok()) return fail(principal.error());
   // A viewing: role-checked and audited; every byte is authenticated before the first is
   // written (see playback.h).
-  auto segment = services.footage.view_segment(principal.value(), id, purpose);
+  // Four-eyes: with --second-user, the second person approves here (four_eyes_prompt.h).
+  std::optional<firmware::FourEyesApproval> approval;
+  if (!second_user.empty()) {
+    firmware::AuditEvent attempted;
+    attempted.action = "view_recorded";
+    attempted.object_type = "segment";
+    attempted.object_id = std::to_string(id);
+    attempted.purpose = purpose;
+    std::set<int64_t> camera_ids;
+    if (auto row = appliance.value()->catalog().segment(id); row.ok() && row.value()) {
+      camera_ids.insert(row.value()->camera_id);
+    }
+    auto approved = cli::approve_second_person(services.four_eyes, principal.value(), second_user,
+                                               camera_ids, attempted);
+    if (!approved.ok()) return fail(approved.error());
+    approval = std::move(approved).value();
+  }
+  auto segment = services.footage.view_segment(principal.value(), id, purpose,
+                                               approval ? &*approval : nullptr);
   if (!segment.ok()) return fail(segment.error());
   const auto& bytes = segment.value().mp4;
   size_t written = 0;
@@ -663,6 +679,10 @@ int main(int argc, char** argv) {
   add_sign_in(segment_cat, who);
   segment_cat->add_option("--purpose", purpose, "why you look (recorded in the audit journal)")
       ->required();
+  std::string second_user;
+  segment_cat->add_option("--second-user", second_user,
+                          "four-eyes: the second authorised person, who types their password "
+                          "(and TOTP code) when asked");
 
   auto* catalog = app.add_subcommand("catalog", "catalog maintenance");
   catalog->require_subcommand(1);
@@ -708,6 +728,9 @@ int main(int argc, char** argv) {
   });
   const cli::CommandRunner run_retention_command = cli::register_retention_commands(app);
   auto run_export_command = cli::register_export_commands(app);
+  const cli::RequestCommandRunner run_request_command = cli::register_request_commands(app);
+  const cli::BreachCommandRunner run_breach_command = cli::register_breach_commands(app);
+  const cli::ReportCommandRunner run_report_command = cli::register_report_commands(app);
 
   try {
     app.parse(argc, argv);
@@ -718,6 +741,9 @@ int main(int argc, char** argv) {
     if (auto code = cli::run_standalone_appliance_commands(appliance_commands)) return *code;
     if (auto code = run_retention_command()) return *code;
     if (auto code = run_export_command()) return *code;
+    if (auto code = run_request_command()) return *code;
+    if (auto code = run_breach_command()) return *code;
+    if (auto code = run_report_command()) return *code;
     // Every other command works on an appliance: the command line, the configuration file and
     // the board together say where it is.
     auto resolved = firmware::resolve_appliance(options.arguments);
@@ -754,7 +780,8 @@ int main(int argc, char** argv) {
             }
             // With a configuration file, the file is the switches' source of truth: change it
             // there (validated, written back, audited), which updates the setting too.
-            if (!options.appliance.config_file.empty() && setting_key.starts_with("policy.")) {
+            if (!options.appliance.config_file.empty() && setting_key.starts_with("policy.") &&
+                setting_key != firmware::kDpiaDateSetting) {
               const std::string as_bool = setting_value == "1"   ? "true"
                                           : setting_value == "0" ? "false"
                                                                  : setting_value;
@@ -797,7 +824,8 @@ int main(int argc, char** argv) {
     if (camera_remove->parsed()) return cmd_camera_remove(options, remove_name);
     if (status->parsed()) return cmd_status(options);
     if (segments->parsed()) return cmd_segments(options, segments_camera, from, to);
-    if (segment_cat->parsed()) return cmd_segment_cat(options, who, segment_id, purpose);
+    if (segment_cat->parsed())
+      return cmd_segment_cat(options, who, segment_id, purpose, second_user);
     if (catalog_check->parsed()) return cmd_catalog_check(options);
   } catch (const std::exception& exception) {
     std::fprintf(stderr, "yardwatch: internal error: %s\n", exception.what());

@@ -275,7 +275,7 @@ int run_bundle_check(const BundleCheckOptions& options) {
     return kExitUsage;
   }
 
-  std::printf("police export bundle: %s\n", dir.c_str());
+  std::printf("export bundle: %s\n", dir.c_str());
   Report report;
   auto stop = [&] {
     std::printf("\nRESULT: FAILED. Do not rely on this bundle.\n");
@@ -318,8 +318,19 @@ int run_bundle_check(const BundleCheckOptions& options) {
               m.device_id.c_str());
   std::printf("export %s, created %s (device clock %s)\n", m.export_id.c_str(),
               iso(m.created_utc_us).c_str(), m.clock_at_export.c_str());
-  std::printf("case %s; legal basis: %s\nrecipient: %s\n", m.case_reference.c_str(),
-              m.legal_basis.c_str(), m.recipient.c_str());
+  const bool subject = m.kind == format::BundleKind::kSubjectAccess;
+  if (subject) {
+    std::printf(
+        "kind: SUBJECT ACCESS EXPORT (inzage-export) for request %s — NOT a police export: "
+        "footage for the data subject with other people blurred\n",
+        m.request_reference.c_str());
+    std::printf("request %s; legal basis: %s\nrecipient: %s\n", m.request_reference.c_str(),
+                m.legal_basis.c_str(), m.recipient.c_str());
+  } else {
+    std::printf("kind: police export (evidence bundle)\n");
+    std::printf("case %s; legal basis: %s\nrecipient: %s\n", m.case_reference.c_str(),
+                m.legal_basis.c_str(), m.recipient.c_str());
+  }
   std::printf("requested by %s (%s); approved by %s (%s)\n", m.requested_by.name.c_str(),
               m.requested_by.role.c_str(), m.approved_by.name.c_str(), m.approved_by.role.c_str());
   std::printf("requested range: %s – %s\n", iso(m.from_utc_us).c_str(), iso(m.to_utc_us).c_str());
@@ -467,7 +478,12 @@ int run_bundle_check(const BundleCheckOptions& options) {
   std::printf(
       "  - the recorded SHA-256 of each source segment is the device's own signed "
       "statement; it can be re-checked on the device itself (yardwatch catalog check).\n");
-  std::printf("\nRESULT: OK\n");
+  if (subject) {
+    std::printf("\nRESULT: OK (subject access export for request %s)\n",
+                m.request_reference.c_str());
+  } else {
+    std::printf("\nRESULT: OK\n");
+  }
   return kExitVerified;
 }
 

@@ -5,7 +5,7 @@
 // Modes:
 //   yardwatch-verify --audit FILE [--expect-fingerprint HEX]   an audit journal export
 //   yardwatch-verify BUNDLE_DIR [--passphrase-file F] [--extract OUT] [--expect-fingerprint HEX]
-//                                                              a police export bundle
+//                                                              a police or subject export bundle
 //
 // Exit status: 0 everything checked, 1 a check failed, 2 the command line or file is unusable.
 
@@ -125,7 +125,8 @@ int run(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   app.add_option("--expect-fingerprint", options.expect_fingerprint,
                  "the device key fingerprint from the handover form or `yardwatch status`");
-  app.add_option("BUNDLE_DIR", options.bundle_dir, "a police export bundle (a folder)");
+  app.add_option("BUNDLE_DIR", options.bundle_dir,
+                 "a police or subject access export bundle (a folder)");
   app.add_option(
          "--passphrase-file", options.passphrase_file,
          "bundle: a file whose first line is the passphrase (decrypts and checks every MP4)")

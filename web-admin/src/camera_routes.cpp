@@ -199,6 +199,43 @@ void add_status_routes(Router& router, WebContext& context) {
                                   {"segments", entry.footage.segment_count},
                                   {"footage_days", entry.footage_days}});
          }
+         // Data subjects' requests overdue or due within 7 days, for those who may read the
+         // register (directors, privacy officers; firmware decides). References and dates only.
+         json requests_due = json::array();
+         auto due = context.services.requests.due_visible_to(*request.principal);
+         if (!due.ok()) return error_reply(due.error());
+         for (const auto& r : due.value()) {
+           requests_due.push_back(json{{"reference", r.reference},
+                                       {"kind", std::string(firmware::request_kind_name(r.kind))},
+                                       {"deadline", iso(r.deadline_utc_us)},
+                                       {"overdue", r.overdue}});
+         }
+         // Breaches whose 72-hour decision is open, for those who may read the register.
+         json breaches_open = json::array();
+         if (firmware::role_allows(request.principal->role, Permission::kReadBreaches)) {
+           auto undecided = context.services.breaches.undecided();
+           if (!undecided.ok()) return error_reply(undecided.error());
+           for (const auto& b : undecided.value()) {
+             breaches_open.push_back(json{{"id", b.id},
+                                          {"kind", b.kind},
+                                          {"detected", iso(b.detected_utc_us)},
+                                          {"deadline", iso(b.deadline_utc_us)},
+                                          {"overdue", b.overdue}});
+           }
+         }
+         // The DPIA reminder (R10), for directors and privacy officers: from 30 days before the
+         // three-year mark (the daemon records the warning in the journal).
+         json dpia = nullptr;
+         if (firmware::role_allows(request.principal->role, Permission::kReadComplianceReports)) {
+           auto state = context.services.dpia.status();
+           if (!state.ok()) return error_reply(state.error());
+           const auto& d = state.value();
+           dpia = json{{"state", std::string(firmware::dpia_state_name(d.state))},
+                       {"warning", d.warning()},
+                       {"date", d.date ? json(*d.date) : json(nullptr)},
+                       {"due_date", d.due_date ? json(*d.due_date) : json(nullptr)},
+                       {"days_left", d.days_left ? json(*d.days_left) : json(nullptr)}};
+         }
          json alarms = json::array();
          for (const auto& alarm : s.alarms) {
            alarms.push_back(
@@ -234,7 +271,10 @@ void add_status_routes(Router& router, WebContext& context) {
                         {{"free_bytes", s.free_bytes ? json(*s.free_bytes) : json(nullptr)},
                          {"total_bytes", s.total_bytes ? json(*s.total_bytes) : json(nullptr)}}},
                        {"alarms", alarms},
-                       {"holds_overdue", overdue}});
+                       {"holds_overdue", overdue},
+                       {"requests_due", requests_due},
+                       {"breaches_open", breaches_open},
+                       {"dpia", dpia}});
        },
        "dashboard: recording state, footage and retention per camera, storage, alarms"});
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "yardwatch/firmware/appliance.h"
@@ -63,8 +64,35 @@ void add_account_routes(Router& router, WebContext& context);
 void add_audit_routes(Router& router, WebContext& context);
 void add_export_routes(Router& router, WebContext& context);
 void add_hold_routes(Router& router, WebContext& context);
+void add_request_routes(Router& router, WebContext& context);
+void add_breach_routes(Router& router, WebContext& context);
+void add_subject_export_routes(Router& router, WebContext& context);
+void add_report_routes(Router& router, WebContext& context);
 void add_status_routes(Router& router, WebContext& context);
 void add_asset_routes(Router& router, WebContext& context);
+
+// Four-eyes (firmware/four_eyes.h): with `policy.four_eyes` on, the routes that open recorded
+// footage or create a police export take the second person's sign-in in the body
+// ({"second_person": {"name", "password", "totp"}}) and get the approval within the same
+// request; nothing of it is kept. nullopt without the field; an error (audited by the firmware)
+// when the sign-in or the approval fails.
+struct SecondPerson {
+  firmware::Credentials credentials;
+  SecondPerson() = default;
+  // Copies are wiped too (a moved-from short string would keep its bytes in place).
+  SecondPerson(const SecondPerson&) = default;
+  SecondPerson& operator=(const SecondPerson&) = default;
+  ~SecondPerson();
+};
+Result<std::optional<SecondPerson>> second_person_field(const json& body,
+                                                        const std::string& client_address);
+Result<std::optional<firmware::FourEyesApproval>> four_eyes_approval(
+    WebContext& context, const Request& request, const json& body,
+    const std::set<int64_t>& camera_ids, const firmware::AuditEvent& attempted);
+// A firmware refusal as a reply: a four-eyes refusal gets its own code, `four_eyes_required`
+// when no second person was given (the UI then asks for one), `four_eyes_refused` when the
+// second person's sign-in or approval failed.
+Reply footage_error_reply(const Error& error, bool second_person_given);
 
 // The Prometheus text exposition (no personal data).
 std::string metrics_text(WebContext& context);

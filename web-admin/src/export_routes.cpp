@@ -65,6 +65,22 @@ Result<std::vector<std::string>> camera_list(const json& body) {
   return names;
 }
 
+// What a refused second person is audited against: the export that was asked for.
+firmware::AuditEvent attempted_export(const firmware::ExportRequest& request) {
+  firmware::AuditEvent event;
+  event.action = "police_export";
+  event.object_type = "export";
+  std::string cameras;
+  for (const auto& name : request.cameras) cameras += (cameras.empty() ? "" : ",") + name;
+  event.camera = cameras;
+  event.range_from_utc_us = request.from_utc_us;
+  event.range_to_utc_us = request.to_utc_us;
+  event.purpose = request.legal_basis;
+  event.details =
+      json{{"case", request.case_reference}}.dump(-1, ' ', false, json::error_handler_t::replace);
+  return event;
+}
+
 }  // namespace
 
 void add_export_routes(Router& router, WebContext& context) {
@@ -136,9 +152,20 @@ void add_export_routes(Router& router, WebContext& context) {
                 export_request.directory_name =
                     bundle_directory_name(context.appliance.clock().now_utc_us());
                 const std::string directory = export_request.directory_name;
+                // Four-eyes: the second person approves within this request (never stored).
+                const bool second_given = fields.contains("second_person");
+                std::set<int64_t> camera_ids;
+                for (const auto& name : export_request.cameras) {
+                  auto camera = context.appliance.catalog().camera_by_name(name);
+                  if (camera.ok()) camera_ids.insert(camera.value().id);
+                }
+                auto approval = four_eyes_approval(context, request, fields, camera_ids,
+                                                   attempted_export(export_request));
+                if (!approval.ok()) return footage_error_reply(approval.error(), true);
+                if (approval.value()) export_request.second_approval = &*approval.value();
                 auto outcome = context.services.exports.create_export(
                     *request.principal, std::move(export_request), *context.options.media);
-                if (!outcome.ok()) return error_reply(outcome.error());
+                if (!outcome.ok()) return footage_error_reply(outcome.error(), second_given);
                 const auto& result = outcome.value();
                 json reply = record_json(result.record);
                 reply["directory"] = directory;
@@ -149,7 +176,7 @@ void add_export_routes(Router& router, WebContext& context) {
                 return json_reply(201, reply);
               },
               "creates a police export (case, legal basis, recipient, cameras, range, passphrase, "
-              "medium)"});
+              "medium; with four-eyes on, second_person {name, password, totp})"});
 
   router.add({Method::kGet, std::string("/api/v1/exports/") + kExportId + "/receipt", directors, 0,
               [&context](Request& request) {

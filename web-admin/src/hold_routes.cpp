@@ -6,7 +6,9 @@
 
 #include <httplib.h>
 
+#include <functional>
 #include <optional>
+#include <string>
 
 #include "context.h"
 #include "yardwatch/firmware/holds.h"
@@ -49,6 +51,24 @@ json hold_json(const Hold& hold) {
 Reply hold_reply(int status, const Result<Hold>& hold) {
   if (!hold.ok()) return error_reply(hold.error());
   return json_reply(status, hold_json(hold.value()));
+}
+
+// "/api/v1/holds/ID<suffix>": a route on one hold.
+std::string hold_path(const char* suffix) {
+  return std::string("/api/v1/holds/") + kHoldId + suffix;
+}
+
+// The routes that change one hold: the id from the path and the JSON body, then `act` reads its
+// fields and calls the firmware; the hold it returns (or its error) is the reply.
+using HoldAction =
+    std::function<Result<Hold>(const firmware::Principal& by, int64_t id, const json& body)>;
+
+Reply act_on_hold(Request& request, const HoldAction& act) {
+  auto id = id_param(request.params[0]);
+  if (!id.ok()) return error_reply(id.error());
+  auto body = parse_body(request);
+  if (!body.ok()) return error_reply(body.error());
+  return hold_reply(200, act(*request.principal, id.value(), body.value()));
 }
 
 // `review_by`: a date (the end of that day, UTC) or a full ISO-8601 UTC time, as the CLI's
@@ -177,62 +197,56 @@ void add_hold_routes(Router& router, WebContext& context) {
               },
               "requests a hold (pending for 72 hours until a director decides)"});
 
-  router.add({Method::kPost, std::string("/api/v1/holds/") + kHoldId + "/confirm", directors,
-              kSmallBody,
-              [&context](Request& request) {
-                auto id = id_param(request.params[0]);
-                if (!id.ok()) return error_reply(id.error());
-                auto body = parse_body(request);
-                if (!body.ok()) return error_reply(body.error());
-                auto review_by = review_by_field(body.value(), /*required=*/false);
-                if (!review_by.ok()) return error_reply(review_by.error());
-                return hold_reply(200, context.services.holds.confirm(
-                                           *request.principal, id.value(), review_by.value()));
-              },
-              "confirms a pending request (optionally with a new review-by date)"});
+  router.add(
+      {Method::kPost, hold_path("/confirm"), directors, kSmallBody,
+       [&context](Request& request) {
+         return act_on_hold(
+             request,
+             [&](const firmware::Principal& by, int64_t id, const json& body) -> Result<Hold> {
+               YW_ASSIGN_OR_RETURN(auto review_by, review_by_field(body, /*required=*/false));
+               return context.services.holds.confirm(by, id, review_by);
+             });
+       },
+       "confirms a pending request (optionally with a new review-by date)"});
 
   router.add(
-      {Method::kPost, std::string("/api/v1/holds/") + kHoldId + "/reject", directors, kSmallBody,
+      {Method::kPost, hold_path("/reject"), directors, kSmallBody,
        [&context](Request& request) {
-         auto id = id_param(request.params[0]);
-         if (!id.ok()) return error_reply(id.error());
-         auto body = parse_body(request);
-         if (!body.ok()) return error_reply(body.error());
-         auto why = string_field(body.value(), "reason", firmware::kMaxHoldReasonLength);
-         if (!why.ok()) return error_reply(why.error());
-         return hold_reply(
-             200, context.services.holds.reject(*request.principal, id.value(), why.value()));
+         return act_on_hold(
+             request,
+             [&](const firmware::Principal& by, int64_t id, const json& body) -> Result<Hold> {
+               YW_ASSIGN_OR_RETURN(auto why,
+                                   string_field(body, "reason", firmware::kMaxHoldReasonLength));
+               return context.services.holds.reject(by, id, why);
+             });
        },
        "rejects a pending request, with a reason"});
 
   router.add(
-      {Method::kPost, std::string("/api/v1/holds/") + kHoldId + "/extend", directors, kSmallBody,
+      {Method::kPost, hold_path("/extend"), directors, kSmallBody,
        [&context](Request& request) {
-         auto id = id_param(request.params[0]);
-         if (!id.ok()) return error_reply(id.error());
-         auto body = parse_body(request);
-         if (!body.ok()) return error_reply(body.error());
-         auto review_by = review_by_field(body.value(), /*required=*/true);
-         if (!review_by.ok()) return error_reply(review_by.error());
-         return hold_reply(
-             200, context.services.holds.extend(*request.principal, id.value(), **review_by));
+         return act_on_hold(
+             request,
+             [&](const firmware::Principal& by, int64_t id, const json& body) -> Result<Hold> {
+               YW_ASSIGN_OR_RETURN(auto review_by, review_by_field(body, /*required=*/true));
+               return context.services.holds.extend(by, id, *review_by);
+             });
        },
        "gives an active hold a new review-by date (at most six months ahead)"});
 
-  router.add({Method::kPost, std::string("/api/v1/holds/") + kHoldId + "/release",
-              Access::any_of({Permission::kReleaseHold}), kSmallBody,
-              [&context](Request& request) {
-                auto id = id_param(request.params[0]);
-                if (!id.ok()) return error_reply(id.error());
-                auto body = parse_body(request);
-                if (!body.ok()) return error_reply(body.error());
-                auto note = string_field(body.value(), "note", firmware::kMaxHoldReasonLength,
-                                         /*required=*/false);
-                if (!note.ok()) return error_reply(note.error());
-                return hold_reply(200, context.services.holds.release(*request.principal,
-                                                                      id.value(), note.value()));
-              },
-              "releases an active hold; its footage then ages out as usual"});
+  router.add(
+      {Method::kPost, hold_path("/release"), Access::any_of({Permission::kReleaseHold}), kSmallBody,
+       [&context](Request& request) {
+         return act_on_hold(
+             request,
+             [&](const firmware::Principal& by, int64_t id, const json& body) -> Result<Hold> {
+               YW_ASSIGN_OR_RETURN(auto note,
+                                   string_field(body, "note", firmware::kMaxHoldReasonLength,
+                                                /*required=*/false));
+               return context.services.holds.release(by, id, note);
+             });
+       },
+       "releases an active hold; its footage then ages out as usual"});
 }
 
 }  // namespace yardwatch::web_admin

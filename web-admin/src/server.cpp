@@ -226,6 +226,10 @@ Result<std::unique_ptr<WebServer>> WebServer::create(firmware::Appliance& applia
   add_audit_routes(server->router_, context);
   add_export_routes(server->router_, context);
   add_hold_routes(server->router_, context);
+  add_request_routes(server->router_, context);
+  add_breach_routes(server->router_, context);
+  add_subject_export_routes(server->router_, context);
+  add_report_routes(server->router_, context);
   server->configure(*server->https_);
   return server;
 }

@@ -33,7 +33,9 @@ json permissions_json(firmware::Role role) {
        {Permission::kManageCameras, Permission::kManageAccounts, Permission::kLiveView,
         Permission::kViewRecorded, Permission::kPlaceHold, Permission::kRequestHold,
         Permission::kReleaseHold, Permission::kPoliceExport, Permission::kReadSubjectRequests,
-        Permission::kReadAuditAll, Permission::kReadAuditSystem, Permission::kReadAuditOwn}) {
+        Permission::kReadAuditAll, Permission::kReadAuditSystem, Permission::kReadAuditOwn,
+        Permission::kManageSubjectRequests, Permission::kManageBreaches, Permission::kReadBreaches,
+        Permission::kReadComplianceReports, Permission::kManageComplianceRecords}) {
     permissions[std::string(firmware::permission_name(permission))] =
         firmware::role_allows(role, permission);
   }

@@ -46,6 +46,23 @@ json viewing_json(const firmware::Viewing& viewing) {
   return out;
 }
 
+// What a refused second person is audited against: the viewing that was asked for.
+firmware::AuditEvent attempted_viewing(WebContext& context, int64_t camera_id, int64_t from_utc_us,
+                                       int64_t to_utc_us, const std::string& purpose) {
+  firmware::AuditEvent event;
+  event.action = "viewing_open";
+  event.object_type = "camera";
+  event.object_id = std::to_string(camera_id);
+  event.purpose = purpose;
+  event.range_from_utc_us = from_utc_us;
+  event.range_to_utc_us = to_utc_us;
+  event.details = json{{"kind", "recorded"}}.dump();
+  if (auto camera = context.appliance.catalog().camera_by_id(camera_id); camera.ok()) {
+    event.camera = camera.value().spec.name;
+  }
+  return event;
+}
+
 std::string mp4_type(const std::string& codec) {
   return codec == "h265" ? "video/mp4; codecs=\"hvc1\"" : "video/mp4";
 }
@@ -74,16 +91,26 @@ void add_viewing_routes(Router& router, WebContext& context) {
                   auto to = time_field(body.value(), "to");
                   if (!from.ok()) return error_reply(from.error());
                   if (!to.ok()) return error_reply(to.error());
-                  viewing = context.services.viewing.open_recorded(*request.principal,
-                                                                   camera.value(), from.value(),
-                                                                   to.value(), purpose.value());
+                  // Four-eyes: the second person's sign-in, if given, approves within this
+                  // request; the firmware's gate decides whether one was needed.
+                  const bool second_given = body.value().contains("second_person");
+                  auto approval =
+                      four_eyes_approval(context, request, body.value(), {camera.value()},
+                                         attempted_viewing(context, camera.value(), from.value(),
+                                                           to.value(), purpose.value()));
+                  if (!approval.ok()) return footage_error_reply(approval.error(), true);
+                  viewing = context.services.viewing.open_recorded(
+                      *request.principal, camera.value(), from.value(), to.value(), purpose.value(),
+                      approval.value() ? &*approval.value() : nullptr);
+                  if (!viewing.ok()) return footage_error_reply(viewing.error(), second_given);
                 } else {
                   return error_reply(400, "invalid", "'kind' must be \"live\" or \"recorded\"");
                 }
                 if (!viewing.ok()) return error_reply(viewing.error());
                 return json_reply(201, viewing_json(viewing.value()));
               },
-              "opens a viewing of one camera with a purpose (live, or recorded [from, to))"});
+              "opens a viewing of one camera with a purpose (live, or recorded [from, to)); with "
+              "four-eyes on, recorded needs second_person {name, password, totp}"});
 
   router.add({Method::kGet, std::string("/api/v1/viewings/") + kViewingId, viewers, 0,
               [&context](Request& request) {

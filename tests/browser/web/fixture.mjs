@@ -25,6 +25,13 @@ export const bin = {
   verify: path.join(binaryDir, 'tools', 'verify', 'yardwatch-verify'),
 };
 
+// The value a datetime-local input (step 1) holds for a UTC time in ms: the normalised form the
+// HTML standard gives it, which drops zero seconds ("…T05:29", not "…T05:29:00"). Playwright's
+// fill() insists the input shows what it typed, so a time on a whole minute must be typed so.
+export function datetimeLocal(ms) {
+  return new Date(ms).toISOString().slice(0, 19).replace(/:00$/, '');
+}
+
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function freePort() {

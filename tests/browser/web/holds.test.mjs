@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import {
+  datetimeLocal,
   Appliance, bin, launchBrowser, newPage, screenshotPath, seriousViolations, totp, waitFor,
 } from './fixture.mjs';
 
@@ -196,8 +197,8 @@ test('director places hold from timeline then exports; yardwatch-verify passes',
   await page.dispatchEvent('input[name=selection-to]', 'change');
   await page.click('#export-range');
   await page.waitForSelector('input[name=case]');
-  assert.equal(await page.inputValue('input[name=from]'), new Date(fromUs / 1000).toISOString().slice(0, 19));
-  assert.equal(await page.inputValue('input[name=to]'), new Date(toUs / 1000).toISOString().slice(0, 19));
+  assert.equal(await page.inputValue('input[name=from]'), datetimeLocal(fromUs / 1000));
+  assert.equal(await page.inputValue('input[name=to]'), datetimeLocal(toUs / 1000));
   assert.equal(await page.isChecked('input[name=camera][value=cam1]'), true);
   assert.equal(await page.isChecked('input[name=camera][value=cam2]'), false);
   const passphrase = 'groene kikker springt over de sloot';

@@ -24,6 +24,12 @@ const dynamic = {
   state: ['recording', 'connecting', 'disconnected', 'error', 'stopped'],
   zone: ['schoolyard', 'entrance', 'bicycle_shed', 'parking', 'fence', 'playground', 'sports_field', 'perimeter'],
   'audit.scope_': ['all', 'system', 'own'],
+  'requests.kind_': ['access', 'objection', 'erasure', 'restriction'],
+  'requests.status_': ['open', 'due_soon', 'overdue', 'closed'],
+  'requests.outcome_': ['granted', 'partially_granted', 'refused', 'withdrawn'],
+  'breaches.answer_': ['yes', 'no', 'unknown'],
+  'breaches.encryption_': ['yes', 'partly', 'no', 'not_applicable', 'unknown'],
+  'breaches.decision_': ['report', 'not_report'],
 };
 
 test('Dutch and English have the same keys and no empty text', () => {

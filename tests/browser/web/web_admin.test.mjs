@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import {
+  datetimeLocal,
   Appliance, bin, launchBrowser, newPage, peerFingerprint, screenshotPath, seriousViolations,
   tlsHandshake, totp, waitFor, writeArtifact,
 } from './fixture.mjs';
@@ -308,8 +309,8 @@ test('a viewer sees only assigned cameras and gets 403 for another camera by id,
 test('a director creates a police export through the wizard and yardwatch-verify passes on it', async () => {
   const page = open.directeur;
   const complete = appliance.segments('cam1');
-  const from = new Date(Math.ceil(complete[0].start_utc_us / 1e6) * 1000).toISOString().slice(0, 19);
-  const to = new Date(Math.floor(complete[complete.length - 1].end_utc_us / 1e6) * 1000).toISOString().slice(0, 19);
+  const from = datetimeLocal(Math.ceil(complete[0].start_utc_us / 1e6) * 1000);
+  const to = datetimeLocal(Math.floor(complete[complete.length - 1].end_utc_us / 1e6) * 1000);
   const passphrase = 'paarse olifant fietst naar Utrecht';
   await page.goto(`${appliance.origin}/#/export`);
   await page.waitForSelector('input[name=case]');

@@ -6,6 +6,9 @@
 
 (function () {
   const FORMAT = 'yardwatch-police-bundle';
+  // A subject access export (R7): same layout and checks, its own format name and kind.
+  const SUBJECT_FORMAT = 'yardwatch-subject-bundle';
+  const SUBJECT_KIND = 'subject_access';
   const FORMAT_VERSION = 1;
   const MANIFEST = 'manifest.json';
   const SIGNATURE = 'manifest.sig';
@@ -168,7 +171,19 @@
     }
     const top = fields(root, '');
     const m = {};
-    if (top.text('format') !== FORMAT) throw top.bad('format', 'is not ' + FORMAT);
+    const format = top.text('format');
+    if (format === SUBJECT_FORMAT) {
+      if (top.text('kind') !== SUBJECT_KIND) throw top.bad('kind', 'is not ' + SUBJECT_KIND);
+      m.kind = SUBJECT_KIND;
+      m.request_reference = top.text('request_reference', false);
+    } else if (format === FORMAT) {
+      if ('kind' in root || 'request_reference' in root) {
+        throw top.bad('kind', 'is not part of a police bundle');
+      }
+      m.kind = 'police';
+    } else {
+      throw top.bad('format', 'is not ' + FORMAT + ' or ' + SUBJECT_FORMAT);
+    }
     m.format_version = top.integer('format_version', 0, MAX_INT);
     if (m.format_version !== FORMAT_VERSION) {
       throw top.bad('format_version', 'is ' + m.format_version + '; this verifier reads ' + FORMAT_VERSION);
@@ -199,6 +214,9 @@
       requested_by: person('requested_by'),
       approved_by: person('approved_by'),
     };
+    if (m.kind === SUBJECT_KIND && m.case.reference !== m.request_reference) {
+      throw top.bad('case.reference', 'is not the request_reference');
+    }
     const range = top.object('range');
     m.from = range.time('from');
     m.to = range.time('to');
@@ -512,7 +530,20 @@
     verdict.textContent = ok ? 'RESULT: OK — alle controles geslaagd / every check passed'
         : 'RESULT: FAILED (' + result.problems.length + ') — niet op vertrouwen / do not rely on this bundle';
     const m = result.manifest;
+    const kind = $('bundle-kind');
+    if (kind) {
+      kind.replaceChildren();
+      kind.dataset.kind = m ? m.kind : '';
+    }
     if (!m) return;
+    if (kind) {
+      kind.append(m.kind === SUBJECT_KIND
+          ? element('strong', { class: 'subject' },
+              'INZAGE-EXPORT voor verzoek ' + m.request_reference +
+              ' — geen politie-export; andere personen zijn vervaagd. / SUBJECT ACCESS EXPORT for request ' +
+              m.request_reference + ' — not a police export; other people are blurred.')
+          : element('strong', { class: 'police' }, 'Politie-export / police export'));
+    }
     report.append(element('h2', {}, 'Apparaatsleutel / device key'));
     report.append(element('p', { class: 'fingerprint', id: 'device-fingerprint' }, m.device.fingerprint));
     report.append(element('p', {}, result.expectedMatched
@@ -522,8 +553,15 @@
     const row = (label, value) => { dl.append(element('dt', {}, label), element('dd', {}, value)); };
     row('Apparaat / device', m.device.name + ' (' + m.device.id + ')');
     row('Export', m.export_id + ', ' + iso(m.created) + ' (klok / clock: ' + m.clock_at_export + ')');
-    row('Zaak / case', m.case.reference);
-    row('Vordering / legal basis', m.case.legal_basis);
+    if (m.kind === SUBJECT_KIND) {
+      row('Soort / kind', 'inzage-export / subject access export');
+      row('Verzoek / request reference', m.request_reference);
+      row('Grondslag / legal basis', m.case.legal_basis);
+    } else {
+      row('Soort / kind', 'politie-export / police export');
+      row('Zaak / case', m.case.reference);
+      row('Vordering / legal basis', m.case.legal_basis);
+    }
     row('Ontvanger / recipient', m.case.recipient);
     row('Aangevraagd door / requested by', m.case.requested_by.name + ' (' + m.case.requested_by.role + ')');
     row('Goedgekeurd door / approved by', m.case.approved_by.name + ' (' + m.case.approved_by.role + ')');

@@ -8,6 +8,7 @@ import { notify } from '/ui/public/js/notice.js';
 import { holdRangeDialog } from './hold_dialog.js';
 import { can } from './main.js';
 import { LivePlayer, RecordedPlayer, UnsupportedCodec } from './player.js';
+import { postWithFourEyes } from './four_eyes.js';
 import { askPurpose } from './purpose.js';
 
 const DAY_US = 86400e6;
@@ -123,13 +124,15 @@ export async function render(main, args) {
     stopPlayer();
     try {
       const from = localDayStart(day);
-      const viewing = await api('POST', '/api/v1/viewings', {
+      // With four-eyes on, a second person approves in a dialog (null: cancelled).
+      const viewing = await postWithFourEyes('/api/v1/viewings', {
         camera_id: cameraId,
         kind: 'recorded',
         from: isoOf(from),
         to: isoOf(from + DAY_US),
         purpose,
       });
+      if (!viewing) return;
       if (!viewing.segments.length) {
         notify(t('player.no_footage_day'), 'error');
         return;

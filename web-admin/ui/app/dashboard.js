@@ -48,6 +48,43 @@ export async function render(main) {
         h('p', {}, h('a', { href: '#/holds/overdue', id: 'overdue-holds-link' }, t('dashboard.holds_overdue_link'))),
       )
     : null;
+  // Data subjects' requests due within 7 days or overdue (R7; directors and privacy officers).
+  const requestsDue = (status.requests_due || []).length
+    ? h(
+        'section',
+        { class: 'card alarms', 'aria-labelledby': 'requests-due-heading' },
+        h('h2', { id: 'requests-due-heading' }, t('dashboard.requests_due')),
+        h('ul', {}, status.requests_due.map((r) => h('li', {}, r.reference, ' – ', r.deadline.slice(0, 10),
+          r.overdue ? ` (${t('dashboard.request_overdue')})` : ''))),
+        h('p', {}, h('a', { href: '#/requests/due' }, t('dashboard.requests_link'))),
+      )
+    : null;
+  // Breaches whose 72-hour decision is open (R8; directors and privacy officers).
+  const breachesOpen = (status.breaches_open || []).length
+    ? h(
+        'section',
+        { class: 'card alarms', 'aria-labelledby': 'breaches-open-heading', id: 'breaches-open' },
+        h('h2', { id: 'breaches-open-heading' }, t('dashboard.breaches_open')),
+        h('ul', {}, status.breaches_open.map((b) => h('li', { class: b.overdue ? 'overdue' : null },
+          has(`alarm.${b.kind}`) ? t(`alarm.${b.kind}`) : (b.kind === 'manual' ? t('dashboard.breach_manual') : b.kind),
+          ' – ', t('dashboard.breach_deadline', { time: formatTime(b.deadline) }),
+          b.overdue ? ` (${t('dashboard.breach_overdue')})` : ''))),
+        h('p', {}, h('a', { href: '#/breaches' }, t('dashboard.breaches_link'))),
+      )
+    : null;
+  // The DPIA reminder (R10): from 30 days before the three-year mark, or without a date.
+  const dpia = status.dpia && status.dpia.warning
+    ? h(
+        'section',
+        { class: 'card alarms', 'aria-labelledby': 'dpia-heading', id: 'dpia-warning', 'data-state': status.dpia.state },
+        h('h2', { id: 'dpia-heading' }, t('dashboard.dpia_title')),
+        h('p', {}, status.dpia.state === 'unknown'
+          ? t('dashboard.dpia_unknown')
+          : status.dpia.state === 'overdue'
+            ? t('dashboard.dpia_overdue', { date: status.dpia.date, due: status.dpia.due_date })
+            : t('dashboard.dpia_due_soon', { date: status.dpia.date, due: status.dpia.due_date, days: status.dpia.days_left })),
+      )
+    : null;
   const cards = status.cameras.map((entry) => {
     const camera = entry.camera;
     const links = [];
@@ -84,6 +121,9 @@ export async function render(main) {
     h('h1', {}, t('dashboard.title')),
     alarms,
     overdue,
+    dpia,
+    breachesOpen,
+    requestsDue,
     h('section', { 'aria-labelledby': 'cameras-heading' },
       h('h2', { id: 'cameras-heading' }, t('dashboard.cameras')),
       cards.length ? h('ul', { class: 'cards' }, cards) : h('p', {}, t('dashboard.no_cameras'))),

@@ -5,6 +5,7 @@ import { api } from '/ui/public/js/api.js';
 import { field, formatBytes, h, replace } from '/ui/public/js/dom.js';
 import { t } from '/ui/public/js/i18n.js';
 import { notify } from '/ui/public/js/notice.js';
+import { postWithFourEyes } from './four_eyes.js';
 
 // datetime-local gives 2026-11-30T10:00 or, with seconds, 2026-11-30T10:00:05; the wizard's
 // times are UTC (said next to the fields).
@@ -100,7 +101,8 @@ export async function render(main, args = []) {
       next.disabled = true;
       progress.textContent = t('export.writing');
       try {
-        const done = await api('POST', '/api/v1/exports', {
+        // With four-eyes on, a second person approves in a dialog (null: cancelled).
+        const done = await postWithFourEyes('/api/v1/exports', {
           cameras: chosenCameras(),
           from: toIso(from.value),
           to: toIso(to.value),
@@ -111,6 +113,11 @@ export async function render(main, args = []) {
           passphrase: passphrase.value,
           media_id: medium.value,
         });
+        if (!done) {
+          next.disabled = false;
+          progress.textContent = '';
+          return;
+        }
         passphrase.value = '';
         again.value = '';
         form.hidden = true;

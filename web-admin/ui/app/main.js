@@ -35,10 +35,30 @@ const pages = {
     show: () => can('place_hold') || can('request_hold') || can('read_subject_requests'),
     load: () => import('./holds.js'),
   },
+  requests: {
+    labelKey: 'nav.requests',
+    show: () => can('read_subject_requests'),
+    load: () => import('./requests.js'),
+  },
+  breaches: {
+    labelKey: 'nav.breaches',
+    show: () => can('read_breaches'),
+    load: () => import('./breaches.js'),
+  },
   export: {
     labelKey: 'nav.export',
     show: () => can('police_export'),
     load: () => import('./export.js'),
+  },
+  // #/subject-export/<request reference>: linked from the request register for access requests.
+  'subject-export': {
+    show: () => can('manage_subject_requests'),
+    load: () => import('./subject_export.js'),
+  },
+  reports: {
+    labelKey: 'nav.reports',
+    show: () => can('read_compliance_reports'),
+    load: () => import('./reports.js'),
   },
   audit: { labelKey: 'nav.audit', show: () => true, load: () => import('./audit.js') },
   settings: { labelKey: 'nav.settings', show: () => true, load: () => import('./settings.js') },

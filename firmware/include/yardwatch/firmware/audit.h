@@ -118,7 +118,8 @@ class AuditJournal {
   Result<std::optional<AuditAnchor>> anchor();
   // Recomputes every hash, checks the chain links, sequence continuity, the high-water mark,
   // every checkpoint signature and the pruning anchor (against this device's public key). The
-  // chain starts at the anchor when there is one, else at entry 1 with a zero prev_hash.
+  // chain starts at the anchor when there is one, else at entry 1 with a zero prev_hash. A
+  // journal that does not verify raises the `audit_tamper` alarm (a breach register entry, R8).
   Result<AuditVerification> verify();
   // Deletes the entries older than `now − retention_us`, as the oldest part of the chain (it
   // stops at the first entry that is not older), and only entries a checkpoint covers: unsigned
@@ -143,6 +144,8 @@ class AuditJournal {
   Status export_jsonl(const std::filesystem::path& path);
 
  private:
+  Result<AuditVerification> verify_chain();
+
   recorder::Catalog& catalog_;
   const hal::Clock& clock_;
   const hal::KeyStore& keys_;

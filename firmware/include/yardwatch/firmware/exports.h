@@ -17,6 +17,7 @@
 
 #include "yardwatch/firmware/accounts.h"
 #include "yardwatch/firmware/audit.h"
+#include "yardwatch/firmware/four_eyes.h"
 #include "yardwatch/hal/clock.h"
 #include "yardwatch/hal/key_store.h"
 #include "yardwatch/hal/removable_media.h"
@@ -42,6 +43,9 @@ struct ExportRequest {
   // allowed, so a refused attempt leaves nothing on the stick).
   std::string media_id;
   std::string directory_name;
+  // With the four-eyes policy on, the second authorised person's approval (four_eyes.h) for
+  // every exported camera; not owned, must outlive the call.
+  const FourEyesApproval* second_approval = nullptr;
   // Argon2id cost of the passphrase; the defaults are the format's. Tests lower them.
   uint64_t kdf_opslimit = recorder::bundle_format::kDefaultOpsLimit;
   uint64_t kdf_memlimit = recorder::bundle_format::kDefaultMemLimit;

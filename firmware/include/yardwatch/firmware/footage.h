@@ -9,6 +9,7 @@
 
 #include "yardwatch/firmware/accounts.h"
 #include "yardwatch/firmware/audit.h"
+#include "yardwatch/firmware/four_eyes.h"
 #include "yardwatch/hal/key_store.h"
 #include "yardwatch/hal/storage.h"
 #include "yardwatch/recorder/catalog.h"
@@ -24,8 +25,11 @@ class FootageService {
   FootageService(recorder::Catalog& catalog, const hal::Storage& storage, const hal::KeyStore& keys,
                  AuditJournal& audit);
 
+  // With the four-eyes policy on, `approval` (FourEyesService::approve) must name a second
+  // authorised person for the segment's camera; both names go into the `view_recorded` entry.
   Result<recorder::DecryptedSegment> view_segment(const Principal& principal, int64_t segment_id,
-                                                  const std::string& purpose);
+                                                  const std::string& purpose,
+                                                  const FourEyesApproval* approval = nullptr);
 
  private:
   recorder::Catalog& catalog_;

@@ -46,7 +46,10 @@ struct FactoryReset {
   hal::DestroyedKeys keys;
   uint64_t data_entries_removed = 0;
   bool audited = false;  // the reset was appended (and signed) before the keys went
-  std::string note;      // why it could not be audited, if so
+  // The marker that registers the reset in the next database's breach register (R8;
+  // reset_marker.h) was written into the emptied data directory.
+  bool marker_written = false;
+  std::string note;  // why it could not be audited or marked, if so
 };
 
 // Destroys the device keys (TPM clear where they are sealed; every file in the key directory,
@@ -54,7 +57,8 @@ struct FactoryReset {
 // more, and the catalog), and the label file. Refuses while yardwatchd records (stop it first).
 // Before destroying anything it appends a signed `factory_reset` audit entry when the appliance
 // still opens; the caller also prints the outcome to the console and the journal, as the
-// journal itself goes with the catalog.
+// journal itself goes with the catalog. Last it leaves the reset marker (reset_marker.h) in the
+// data directory, so that the next appliance's breach register has the incident (R8).
 Result<FactoryReset> factory_reset(const ApplianceOptions& options,
                                    const std::filesystem::path& label_file);
 

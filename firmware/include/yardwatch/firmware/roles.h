@@ -28,6 +28,13 @@ enum class Permission {
   kReadAuditAll,
   kReadAuditSystem,  // admin: system events only
   kReadAuditOwn,     // viewer: own entries only
+  // The privacy desk (issue #8): the breach register (R8), the kwaliteitskaart and the access
+  // review (R9, "compliance reports" in DESIGN §6), the DPIA date (R10) and camera
+  // descriptions for the kwaliteitskaart.
+  kManageBreaches,           // register incidents by hand, decide report / not report
+  kReadBreaches,             // read the breach register
+  kReadComplianceReports,    // kwaliteitskaart, access review, DPIA state
+  kManageComplianceRecords,  // DPIA date, camera purpose / placement / still for the card
 };
 
 std::string_view permission_name(Permission permission);

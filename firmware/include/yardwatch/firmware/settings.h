@@ -12,8 +12,10 @@
 namespace yardwatch::firmware {
 
 // Known switches and their allowed values: "policy.require_totp" = "1" | "0",
-// "policy.four_eyes" = "1" | "0" (stored; enforced by the four-eyes issue #8). On an installed
-// appliance the configuration file is their source of truth (config.h, apply_policy_settings).
+// "policy.four_eyes" = "1" | "0" (four_eyes.h), "device.name" (1–100 characters),
+// "policy.dpia_date" = "YYYY-MM-DD" (the date of the last DPIA, dpia.h).
+// On an installed appliance the configuration file is the source of truth of the policy
+// switches (config.h, apply_policy_settings).
 Status set_setting(recorder::Catalog& catalog, AuditJournal& audit, const Actor& by,
                    const std::string& key, const std::string& value);
 Result<std::string> get_setting(recorder::Catalog& catalog, const std::string& key);

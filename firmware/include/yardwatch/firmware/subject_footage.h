@@ -4,7 +4,11 @@
 // erasure of a range, and restriction (the footage can be neither viewed nor exported, and is
 // not deleted, until the restriction is lifted). Directors handle subject requests
 // (Permission::kManageSubjectRequests); every action carries the reference of the request and
-// is audited in the same transaction as its effect, denials included.
+// is audited in the same transaction as its effect, denials included. The reference must be a
+// request in the register (requests.h) that the action answers — open, and of a fitting kind;
+// the action is linked to the request in the same transaction. Anything else is refused
+// (kFailedPrecondition, audited): an erasure or restriction nobody can trace to a request would
+// be unexplained.
 
 #include <cstdint>
 #include <optional>

@@ -19,6 +19,7 @@
 #include "yardwatch/firmware/accounts.h"
 #include "yardwatch/firmware/audit.h"
 #include "yardwatch/firmware/footage.h"
+#include "yardwatch/firmware/four_eyes.h"
 #include "yardwatch/hal/clock.h"
 #include "yardwatch/recorder/catalog.h"
 #include "yardwatch/recorder/live.h"
@@ -67,6 +68,8 @@ struct Viewing {
   int64_t opened_utc_us = 0;
   std::vector<TimelineSegment> segments;  // recorded: the complete segments in the range
   int64_t last_used_monotonic_us = 0;
+  // The second person who approved opening it (four-eyes), used for every segment read.
+  std::optional<FourEyesApproval> approval;
 };
 
 class ViewingService {
@@ -84,9 +87,12 @@ class ViewingService {
                             int64_t to_utc_us);
 
   // Opens a viewing (audited "viewing_open" with purpose and range). Recorded: the range must be
-  // at most kMaxViewingRangeUs long. Live: needs kLiveView (admins: setup preview).
+  // at most kMaxViewingRangeUs long, and with the four-eyes policy on `approval` must name a
+  // second authorised person for the camera (four_eyes.h); the viewing keeps it for its segment
+  // reads. Live: needs kLiveView (admins: setup preview).
   Result<Viewing> open_recorded(const Principal& principal, int64_t camera_id, int64_t from_utc_us,
-                                int64_t to_utc_us, const std::string& purpose);
+                                int64_t to_utc_us, const std::string& purpose,
+                                const FourEyesApproval* approval = nullptr);
   Result<Viewing> open_live(const Principal& principal, int64_t camera_id,
                             const std::string& purpose);
 
@@ -120,7 +126,8 @@ class ViewingService {
   [[nodiscard]] size_t open_count();
 
  private:
-  Result<Viewing> open(const Principal& principal, Viewing viewing, Permission permission);
+  Result<Viewing> open(const Principal& principal, Viewing viewing, Permission permission,
+                       const FourEyesApproval* approval);
   Result<Viewing> touch(const Principal& principal, const std::string& viewing_id);
   void expire_locked(int64_t monotonic_now_us);
 

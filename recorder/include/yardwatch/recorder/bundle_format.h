@@ -23,6 +23,11 @@ namespace yardwatch::recorder::bundle_format {
 
 // ---- Names ----
 constexpr std::string_view kFormatName = "yardwatch-police-bundle";
+// A subject access export (R7; firmware/design/subject_export.md): the same layout, encryption
+// and signature, but its own format name and a "kind" and "request_reference" field, so no
+// verifier can take it for a police export (nor a police export for one).
+constexpr std::string_view kSubjectFormatName = "yardwatch-subject-bundle";
+constexpr std::string_view kSubjectAccessKind = "subject_access";
 constexpr int64_t kFormatVersion = 1;
 constexpr std::string_view kManifestName = "manifest.json";
 constexpr std::string_view kSignatureName = "manifest.sig";
@@ -228,7 +233,13 @@ struct SupportFile {
   std::string sha256;
 };
 
+enum class BundleKind { kPolice, kSubjectAccess };
+
 struct Manifest {
+  BundleKind kind = BundleKind::kPolice;
+  // Subject exports: the reference of the access request in the appliance's register (equal to
+  // case_reference); empty for police exports.
+  std::string request_reference;
   int64_t format_version = kFormatVersion;
   std::string export_id;  // UUID text
   int64_t created_utc_us = 0;

@@ -82,6 +82,45 @@ struct BundleResult {
 Result<BundleResult> write_bundle(const hal::Storage& storage, const hal::KeyStore& keys,
                                   const BundleRequest& request, hal::MediaTarget& target);
 
+// A subject access export (R7; firmware/design/subject_export.md): one redacted MP4, already in
+// memory, of one camera, written as a bundle of kind subject_access that carries the request's
+// reference. The same encryption, read-back and signature as write_bundle; the source segments
+// are listed (id, time, recorded SHA-256) so that the recipient sees what was redacted from.
+struct SubjectBundleRequest {
+  bundle_format::ExportId export_id{};
+  int64_t created_utc_us = 0;
+  std::string clock_at_export;
+  std::string device_id;
+  std::string device_name;
+  std::string request_reference;
+  std::string legal_basis;
+  std::string recipient;
+  bundle_format::Person requested_by;
+  bundle_format::Person approved_by;
+  Camera camera;
+  int64_t from_utc_us = 0;
+  int64_t to_utc_us = 0;
+  std::span<const uint8_t> mp4;  // the redacted progressive MP4 (H.264)
+  int64_t start_utc_us = 0;
+  int64_t end_utc_us = 0;
+  int64_t duration_us = 0;
+  uint32_t width = 0;
+  uint32_t height = 0;
+  uint64_t frames = 0;
+  std::vector<SegmentRow> source_segments;
+  std::string passphrase;
+  uint64_t kdf_opslimit = bundle_format::kDefaultOpsLimit;
+  uint64_t kdf_memlimit = bundle_format::kDefaultMemLimit;
+  uint32_t chunk_bytes = bundle_format::kDefaultChunkBytes;
+  std::span<const uint8_t> verify_page;
+  std::function<std::string(int64_t from_utc_us, int64_t to_utc_us)> time_source;
+};
+
+// As write_bundle: on failure the files written so far are removed (best effort).
+Result<BundleResult> write_subject_bundle(const hal::KeyStore& keys,
+                                          const SubjectBundleRequest& request,
+                                          hal::MediaTarget& target);
+
 // The README.txt of a bundle (Dutch and English) for the manifest it accompanies.
 std::string render_bundle_readme(const bundle_format::Manifest& manifest);
 

@@ -61,6 +61,7 @@ struct Mp4Metadata {
   int64_t creation_utc_us = 0;  // mvhd/tkhd/mdhd creation time, and ©day with microseconds
   std::string title;            // ©nam
   std::string comment;          // ©cmt
+  std::string encoder = "Yardwatch police export (remuxed, not transcoded)";  // ©too
 };
 
 // ftyp + moov + the mdat header of a progressive MP4 whose mdat holds the samples' bytes in
