@@ -262,7 +262,11 @@ void WebServer::configure(httplib::Server& server) {
         ++metrics_.handler_exceptions;
         apply(error_reply(500, "internal", "internal error"), response);
       });
-  // Before the body is read: too many headers, or a declared body larger than the route takes.
+  // Before the body is read: too many headers, or a declared body larger than any route takes.
+  // A body larger than its route takes but within that bound is read (and bounded) first, and
+  // dispatch() answers 413 on a connection that stays usable: answering before reading it and
+  // closing would reset the connection with the body unread, and the client would often see
+  // only the reset instead of the 413.
   server.set_pre_routing_handler(
       [this](const httplib::Request& request, httplib::Response& response) {
         if (request.headers.size() > options_.max_header_count) {
@@ -274,7 +278,8 @@ void WebServer::configure(httplib::Server& server) {
         if (method && request.has_header("Content-Length")) {
           auto match = router_.match(*method, request.path);
           const auto length = request.get_header_value<uint64_t>("Content-Length");
-          if (match.route != nullptr && length > match.route->max_body_bytes) {
+          if (match.route != nullptr && length > match.route->max_body_bytes &&
+              length > options_.max_body_bytes) {
             count(413);
             apply(error_reply(413, "too_large", "the request body is too large for this request"),
                   response);
