@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bundle_export.h"
+#include "register_checks.h"
 #include "yardwatch/firmware/holds.h"
 #include "yardwatch/firmware/settings.h"
 #include "yardwatch/firmware/subject_footage.h"
@@ -18,15 +19,6 @@ namespace {
 
 namespace format = recorder::bundle_format;
 using nlohmann::json;
-
-bool valid_utf8(const std::string& text) {
-  try {
-    (void)json(text).dump();
-    return true;
-  } catch (const json::exception&) {
-    return false;
-  }
-}
 
 // A field as it may go into the audit journal even when it was refused for being malformed.
 std::string printable(const std::string& text) {

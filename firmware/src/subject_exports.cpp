@@ -7,6 +7,7 @@
 #include <set>
 
 #include "bundle_export.h"
+#include "register_checks.h"
 #include "yardwatch/firmware/exports.h"
 #include "yardwatch/firmware/requests.h"
 #include "yardwatch/firmware/subject_footage.h"
@@ -115,13 +116,7 @@ Result<recorder::StillFrame> SubjectExportService::frame(const Principal& princi
   event.purpose = purpose_of(reference);
   event.details = json{{"request", printable(reference)}}.dump();
   YW_TRY(authorize(audit_, principal, Permission::kManageSubjectRequests, std::nullopt, event));
-  auto refuse = [&](const Error& error) -> Error {
-    AuditEvent denial = event;
-    denial.allowed = false;
-    denial.reason = error.message;
-    (void)audit_.append(principal.actor(), denial);
-    return error;
-  };
+  auto refuse = [&](const Error& error) -> Error { return deny(audit_, principal, event, error); };
   if (auto request = request_for_action(catalog_, reference, RequestActionKind::kSubjectExport);
       !request.ok()) {
     return refuse(request.error());
@@ -173,13 +168,7 @@ Result<SubjectDraft> SubjectExportService::prepare(const Principal& principal,
                        {"selected", spec.selection.has_value()}}
                       .dump();
   YW_TRY(authorize(audit_, principal, Permission::kManageSubjectRequests, std::nullopt, event));
-  auto refuse = [&](const Error& error) -> Error {
-    AuditEvent denial = event;
-    denial.allowed = false;
-    denial.reason = error.message;
-    (void)audit_.append(principal.actor(), denial);
-    return error;
-  };
+  auto refuse = [&](const Error& error) -> Error { return deny(audit_, principal, event, error); };
   if (spec.to_utc_us <= spec.from_utc_us) {
     return refuse(make_error(ErrorKind::kInvalidArgument, "the range must end after it starts"));
   }
@@ -342,11 +331,7 @@ Result<SubjectDraft> SubjectExportService::confirm_review(const Principal& princ
   std::lock_guard lock(drafts_mutex_);
   expire_drafts();
   auto refuse = [&](ErrorKind kind, const std::string& why) -> Error {
-    AuditEvent denial = event;
-    denial.allowed = false;
-    denial.reason = why;
-    (void)audit_.append(principal.actor(), denial);
-    return make_error(kind, why);
+    return deny(audit_, principal, event, make_error(kind, why));
   };
   auto it = drafts_.find(draft_id);
   if (it == drafts_.end()) return refuse(ErrorKind::kNotFound, "no such draft");
@@ -410,11 +395,7 @@ Result<SubjectExportRecord> SubjectExportService::release(const Principal& princ
   event.details = json{{"target", printable(target_text)}}.dump();
   YW_TRY(authorize(audit_, principal, Permission::kManageSubjectRequests, std::nullopt, event));
   auto refuse = [&](ErrorKind kind, const std::string& why) -> Error {
-    AuditEvent denial = event;
-    denial.allowed = false;
-    denial.reason = why;
-    (void)audit_.append(principal.actor(), denial);
-    return make_error(kind, why);
+    return deny(audit_, principal, event, make_error(kind, why));
   };
 
   // A copy of the draft: the redaction's output stays in the map until the bundle is complete.
