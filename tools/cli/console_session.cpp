@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "appliance_commands.h"
+#include "yardwatch/hal/clock.h"
 
 namespace yardwatch::cli {
 
@@ -19,6 +20,14 @@ std::string read_stdin_line() {
   std::getline(std::cin, line);
   while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
   return line;
+}
+
+Result<int64_t> parse_time(const std::string& text, const std::string& what) {
+  auto parsed = hal::parse_iso8601_utc_us(text);
+  if (!parsed.ok()) {
+    return make_error(ErrorKind::kInvalidArgument, what + ": " + parsed.error().message);
+  }
+  return parsed.value();
 }
 
 void add_sign_in_options(CLI::App* command, SignInOptions& sign_in, bool required,

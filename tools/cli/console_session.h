@@ -27,6 +27,9 @@ int fail(const Error& error);
 // One line of stdin without its line ending.
 std::string read_stdin_line();
 
+// An ISO-8601 UTC time option; kInvalidArgument naming the option (`what`) otherwise.
+Result<int64_t> parse_time(const std::string& text, const std::string& what);
+
 struct SignInOptions {
   std::string user;
   std::string totp;

@@ -77,14 +77,6 @@ void add_sign_in(CLI::App* command, Options& options) {
   add_sign_in_options(command, options.sign_in);
 }
 
-Result<int64_t> parse_time(const std::string& text, const std::string& what) {
-  auto parsed = hal::parse_iso8601_utc_us(text);
-  if (!parsed.ok()) {
-    return make_error(ErrorKind::kInvalidArgument, what + ": " + parsed.error().message);
-  }
-  return parsed.value();
-}
-
 // Opens the appliance and its services, signs the person in if the command needs one, and runs
 // the body (console_session.h).
 int with_services(const Options& options, bool sign_in,
