@@ -2,10 +2,11 @@
 // playwright-core) against a real yardwatchd recording a real RTSP camera: a director registers
 // a data subject's request, finds it in the due list and extends it; registers a breach and
 // records the decision; with four-eyes on, opening recorded footage asks for a second person, a
-// second director signs in in that dialog and the video plays. Dutch and English, axe-core.
+// second director signs in in that dialog and the video plays — also a second director with TOTP
+// on, whose code goes in the dialog's TOTP field. Dutch and English, axe-core.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Appliance, launchBrowser, newPage, screenshotPath, seriousViolations, waitFor } from './fixture.mjs';
+import { Appliance, launchBrowser, newPage, screenshotPath, seriousViolations, totp, waitFor } from './fixture.mjs';
 
 let appliance;
 let browser;
@@ -204,5 +205,41 @@ test('with four-eyes on, recorded footage plays after a second director signs in
   for (const entry of allowed) assert.equal(entry.details.four_eyes.approved_by, 'adjunct');
   // Alone (twice) and with the wrong password (twice): refused and on record.
   assert.equal(opened.filter((e) => e.outcome === 'denied').length, 4);
+  assertNoProblems();
+});
+
+test('with four-eyes on, a second director with TOTP on approves with the code in the dialog', async () => {
+  // The first test turned TOTP off as a requirement; this second person turns it on for herself.
+  director('tweede');
+  const enrolment = JSON.parse(appliance.cli(['user', 'totp-enrol', '--user', 'tweede', '--password-stdin', '--json'],
+    `${passwords.tweede}\n`));
+  appliance.cli(['user', 'totp-confirm', '--user', 'tweede', '--code', totp(enrolment.secret), '--password-stdin'],
+    `${passwords.tweede}\n`);
+  const cameraId = appliance.cliJson(['camera', 'list']).cameras.find((c) => c.name === 'cam1').id;
+  await language('nl');
+  await visit(`#/camera/${cameraId}`, 'nl');
+  await present('.timeline-segment');
+  await page.click('#play-recorded');
+  await present('dialog[open] textarea[name=purpose]');
+  await page.fill('textarea[name=purpose]', 'Melding vernieling bij het hek (tweede persoon met TOTP)');
+  await page.click('#purpose-ok');
+  await present('dialog#four-eyes-dialog[open] input[name=second-totp]');
+  // Her password alone is not enough: refused in the dialog, which stays open.
+  await page.fill('input[name=second-name]', 'tweede');
+  await page.fill('input[name=second-password]', passwords.tweede);
+  await page.click('#four-eyes-dialog-ok');
+  await present('dialog#four-eyes-dialog[open] p.error:not([hidden])');
+  const refusal = await page.textContent('dialog#four-eyes-dialog p.error');
+  assert.ok(refusal.includes('TOTP'), refusal);
+  // Password and a code the appliance has not seen yet (the next 30-s step, accepted ±1 step).
+  await page.fill('input[name=second-password]', passwords.tweede);
+  await page.fill('input[name=second-totp]', totp(enrolment.secret, Date.now() / 1000 + 30));
+  await shot('nl-four-eyes-dialog-totp');
+  await page.click('#four-eyes-dialog-ok');
+  await present('dialog#four-eyes-dialog', { state: 'detached' });
+  await page.waitForFunction(() => document.querySelector('video').dataset.firstFrameMs);
+  const approved = appliance.cliJson(['audit', 'list', '--action', 'viewing_open']).entries
+    .filter((e) => e.actor === 'directeur' && e.outcome === 'allowed' && e.details?.four_eyes?.approved_by === 'tweede');
+  assert.equal(approved.length, 1);
   assertNoProblems();
 });
