@@ -13,34 +13,15 @@
 
 using namespace yardwatch;
 using nlohmann::json;
+using yardwatch::testing::entries_of;
+using yardwatch::testing::error_code;
+using yardwatch::testing::error_message;
 using yardwatch::testing::WebFixture;
 
 namespace {
 
 constexpr int64_t kMinuteUs = 60'000'000LL;
 constexpr int64_t kDayUs = 24 * 60 * kMinuteUs;
-
-std::string error_code(const std::string& body) {
-  auto parsed = json::parse(body, nullptr, false);
-  if (parsed.is_discarded() || !parsed.contains("error")) return "";
-  return parsed["error"].value("code", "");
-}
-
-std::string error_message(const std::string& body) {
-  auto parsed = json::parse(body, nullptr, false);
-  if (parsed.is_discarded() || !parsed.contains("error")) return "";
-  return parsed["error"].value("message", "");
-}
-
-std::vector<firmware::AuditEntry> entries_of(const WebFixture& web, const std::string& action) {
-  auto entries = web.services->audit.list({});
-  REQUIRE(entries.ok());
-  std::vector<firmware::AuditEntry> found;
-  for (const auto& entry : entries.value()) {
-    if (entry.event.action == action) found.push_back(entry);
-  }
-  return found;
-}
 
 // A camera "schoolplein" with one real two-second segment at `t0`.
 struct Footage {
@@ -76,6 +57,27 @@ int64_t register_request(const WebFixture& web, const std::string& reference,
   return json::parse(added->body)["id"].get<int64_t>();
 }
 
+// Footage recorded ten minutes ago (at t0) and a request of `kind` concerning [from, to) around
+// it; `path` is the request's route.
+struct RequestScene {
+  int64_t t0 = 0;
+  int64_t from = 0;
+  int64_t to = 0;
+  Footage footage;
+  std::string path;
+};
+
+RequestScene request_scene(WebFixture& web, const std::string& reference, const std::string& kind) {
+  RequestScene scene;
+  scene.t0 = web.appliance->clock().now_utc_us() - 10 * kMinuteUs;
+  scene.footage = record_footage(web, scene.t0);
+  scene.from = scene.t0 - kMinuteUs;
+  scene.to = scene.t0 + 5 * kMinuteUs;
+  scene.path = "/api/v1/requests/" +
+               std::to_string(register_request(web, reference, kind, scene.from, scene.to));
+  return scene;
+}
+
 json range_body(int64_t from, int64_t to) {
   return json{{"camera", "schoolplein"},
               {"from", hal::format_iso8601_utc(from)},
@@ -108,12 +110,7 @@ TEST_CASE(
     "with the request's reference and listed as its actions",
     "[web][requests][R7]") {
   WebFixture web;
-  const int64_t t0 = web.appliance->clock().now_utc_us() - 10 * kMinuteUs;
-  const Footage footage = record_footage(web, t0);
-  const int64_t from = t0 - kMinuteUs;
-  const int64_t to = t0 + 5 * kMinuteUs;
-  const int64_t id = register_request(web, "AVG-2026-20", "erasure", from, to);
-  const std::string path = "/api/v1/requests/" + std::to_string(id);
+  const auto [t0, from, to, footage, path] = request_scene(web, "AVG-2026-20", "erasure");
   const auto director = web.headers("director");
 
   // Restrict: the footage can no longer be viewed.
@@ -209,12 +206,7 @@ TEST_CASE(
     "deletes nothing, and the hold can be linked to the request",
     "[web][requests][R7]") {
   WebFixture web;
-  const int64_t t0 = web.appliance->clock().now_utc_us() - 10 * kMinuteUs;
-  const Footage footage = record_footage(web, t0);
-  const int64_t from = t0 - kMinuteUs;
-  const int64_t to = t0 + 5 * kMinuteUs;
-  const int64_t id = register_request(web, "AVG-2026-21", "erasure", from, to);
-  const std::string path = "/api/v1/requests/" + std::to_string(id);
+  const auto [t0, from, to, footage, path] = request_scene(web, "AVG-2026-21", "erasure");
   const auto director = web.headers("director");
 
   auto signed_in = web.services->accounts.authenticate(
@@ -269,12 +261,7 @@ TEST_CASE(
     "read the restrictions, and refused or bad requests change nothing",
     "[web][requests][R7]") {
   WebFixture web;
-  const int64_t t0 = web.appliance->clock().now_utc_us() - 10 * kMinuteUs;
-  const Footage footage = record_footage(web, t0);
-  const int64_t from = t0 - kMinuteUs;
-  const int64_t to = t0 + 5 * kMinuteUs;
-  const int64_t id = register_request(web, "AVG-2026-22", "objection", from, to);
-  const std::string path = "/api/v1/requests/" + std::to_string(id);
+  const auto [t0, from, to, footage, path] = request_scene(web, "AVG-2026-22", "objection");
 
   for (const std::string role : {"privacy_officer", "viewer", "admin"}) {
     INFO(role);

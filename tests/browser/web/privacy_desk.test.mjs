@@ -6,7 +6,7 @@
 // on, whose code goes in the dialog's TOTP field. Dutch and English, axe-core.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Appliance, launchBrowser, newPage, screenshotPath, seriousViolations, totp, waitFor } from './fixture.mjs';
+import { Appliance, checkedShot, launchBrowser, newPage, setLanguage, totp, visitIn, waitFor, waitShown } from './fixture.mjs';
 
 let appliance;
 let browser;
@@ -33,49 +33,13 @@ function assertNoProblems() {
   assert.deepEqual(found, [], 'the page logged errors (a missing translation is one)');
 }
 
-async function shot(name) {
-  await page.screenshot({ path: screenshotPath(name), fullPage: true });
-  const violations = await seriousViolations(page);
-  assert.deepEqual(violations, [], `axe-core: serious accessibility violations on ${name}`);
-  const text = await page.locator('body').innerText();
-  assert.ok(!text.includes('⟦'), `untranslated text on ${name}`);
-}
-
-// A director whose own password is set at the console (user passwd), as the first steps would.
+const shot = (name) => checkedShot(page, name);
+const language = (lang) => setLanguage(page, lang);
+const visit = (hash, lang) => visitIn(page, appliance.origin, hash, lang);
+const present = (selector, options) => waitShown(page, selector, options, 'privacy-desk');
+// A director whose own password is set at the console.
 function director(name) {
-  const temporary = appliance.addAccount(name, 'director');
-  passwords[name] = `own-password-${String(Math.random()).slice(2, 10)}`;
-  appliance.cli(['user', 'passwd', '--user', name], `${temporary}\n${passwords[name]}\n`);
-}
-
-async function language(lang) {
-  const changed = await page.evaluate(async (language) => {
-    const session = await (await fetch('/api/v1/session')).json();
-    const response = await fetch('/api/v1/account/language', {
-      method: 'PUT',
-      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': session.csrf_token },
-      body: JSON.stringify({ language }),
-    });
-    return response.status;
-  }, lang);
-  assert.equal(changed, 200);
-}
-
-async function visit(hash, lang) {
-  await page.goto(`${appliance.origin}/${hash}`);
-  await page.reload();
-  await page.waitForFunction((l) => document.documentElement.lang === l, lang);
-}
-
-// Waits for a selector; on failure the error says what the page shows instead.
-async function present(selector, options = {}) {
-  try {
-    await page.waitForSelector(selector, options);
-  } catch (error) {
-    await page.screenshot({ path: screenshotPath(`failure-privacy-desk-${Date.now()}`), fullPage: true });
-    const shown = await page.locator('body').innerText();
-    throw new Error(`${error.message}\nthe page shows: ${shown.slice(0, 800)}`);
-  }
+  passwords[name] = appliance.addPersonalAccount(name, 'director');
 }
 
 const isoDay = (ms) => new Date(ms).toISOString().slice(0, 10);

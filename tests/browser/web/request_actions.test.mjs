@@ -7,13 +7,12 @@
 // axe-core.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Appliance, datetimeLocal, launchBrowser, newPage, screenshotPath, seriousViolations, waitFor } from './fixture.mjs';
+import { Appliance, checkedShot, datetimeLocal, launchBrowser, newPage, setLanguage, visitIn, waitFor, waitShown } from './fixture.mjs';
 
 let appliance;
 let browser;
 let page;
 const problems = [];
-let password;
 
 before(async () => {
   appliance = new Appliance();
@@ -29,51 +28,15 @@ after(async () => {
   if (appliance) await appliance.stop();
 });
 
-async function shot(name) {
-  await page.screenshot({ path: screenshotPath(name), fullPage: true });
-  const violations = await seriousViolations(page);
-  assert.deepEqual(violations, [], `axe-core: serious accessibility violations on ${name}`);
-  const text = await page.locator('body').innerText();
-  assert.ok(!text.includes('⟦'), `untranslated text on ${name}`);
-}
-
-async function language(lang) {
-  const changed = await page.evaluate(async (language) => {
-    const session = await (await fetch('/api/v1/session')).json();
-    const response = await fetch('/api/v1/account/language', {
-      method: 'PUT',
-      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': session.csrf_token },
-      body: JSON.stringify({ language }),
-    });
-    return response.status;
-  }, lang);
-  assert.equal(changed, 200);
-}
-
-async function visit(hash, lang) {
-  await page.goto(`${appliance.origin}/${hash}`);
-  await page.reload();
-  await page.waitForFunction((l) => document.documentElement.lang === l, lang);
-}
-
-// Waits for a selector; on failure the error says what the page shows instead.
-async function present(selector, options = {}) {
-  try {
-    await page.waitForSelector(selector, options);
-  } catch (error) {
-    await page.screenshot({ path: screenshotPath(`failure-request-actions-${Date.now()}`), fullPage: true });
-    const shown = await page.locator('body').innerText();
-    throw new Error(`${error.message}\nthe page shows: ${shown.slice(0, 800)}`);
-  }
-}
-
+const shot = (name) => checkedShot(page, name);
+const language = (lang) => setLanguage(page, lang);
+const visit = (hash, lang) => visitIn(page, appliance.origin, hash, lang);
+const present = (selector, options) => waitShown(page, selector, options, 'request-actions');
 const ms = (iso) => Date.parse(iso);
 const minute = (t) => new Date(Math.floor(t / 60000) * 60000).toISOString().slice(0, 16);
 
 test('R7: a director restricts, then erases footage from an erasure request\'s page, and the register shows the linked actions', async () => {
-  const temporary = appliance.addAccount('directeur', 'director');
-  password = `own-password-${String(Math.random()).slice(2, 10)}`;
-  appliance.cli(['user', 'passwd', '--user', 'directeur'], `${temporary}\n${password}\n`);
+  const password = appliance.addPersonalAccount('directeur', 'director');
   await appliance.waitForSegments('cam1', 3);
   const [first, second] = appliance.segments('cam1');
   const reference = 'AVG-2026-wissen';
