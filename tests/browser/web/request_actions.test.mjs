@@ -2,7 +2,8 @@
 // chromium via playwright-core) against a real yardwatchd recording a real RTSP camera: a
 // director registers an erasure request, opens its page, restricts the footage, sees the erasure
 // refused while the restriction is in force, lifts it, erases a range (after a confirmation that
-// names it and says it cannot be undone), and the register shows the linked actions. The
+// names it and says it cannot be undone), links an existing hold, and the register shows the
+// linked actions. The
 // segments really go; the audit journal names the request's reference. Dutch and English,
 // axe-core.
 import assert from 'node:assert/strict';
@@ -120,15 +121,27 @@ test('R7: a director restricts, then erases footage from an erasure request\'s p
   await present('#request-actions li[data-kind=erasure]');
   await waitFor('the first segment to be erased', () => !appliance.segments('cam1').some((s) => s.id === first.id), 10000);
   assert.ok(appliance.segments('cam1').some((s) => ms(s.start) >= ms(second.end)), 'later footage is kept');
+
+  // A hold placed at the console, linked to the request by hand from its page.
+  const reviewBy = new Date(Date.now() + 30 * 86400e3).toISOString().slice(0, 10);
+  const hold = JSON.parse(appliance.cli(['hold', 'add', '--user', 'directeur', '--password-stdin', '--camera', 'cam1',
+    '--from', first.start, '--to', second.end, '--reason', 'vernieling bij het hek',
+    '--case', '2026-117', '--review-by', reviewBy, '--json'], `${password}\n`));
+  await page.click('#link-action');
+  await present('dialog#link-dialog[open] select[name=link-object]');
+  await page.selectOption('select[name=link-object]', `hold:${hold.id}`);
+  await shot('nl-link-dialog');
+  await page.click('#link-dialog-ok');
+  await present('#request-actions li[data-kind=hold]');
   const kinds = await page.$$eval('#request-actions li', (items) => items.map((item) => item.dataset.kind));
-  assert.deepEqual(kinds, ['restriction', 'restriction_lifted', 'erasure']);
+  assert.deepEqual(kinds, ['restriction', 'restriction_lifted', 'erasure', 'hold']);
 
   // The register shows what was done, in both languages.
   for (const lang of ['nl', 'en']) {
     await language(lang);
     await visit('#/requests/all', lang);
     await present(`${row} .request-linked`);
-    assert.equal(await page.getAttribute(`${row} .request-linked`, 'data-kinds'), 'restriction restriction_lifted erasure');
+    assert.equal(await page.getAttribute(`${row} .request-linked`, 'data-kinds'), 'restriction restriction_lifted erasure hold');
     await shot(`${lang}-requests-with-actions`);
     await page.click(`${row} a[data-action=open]`);
     await present('#request-actions li[data-kind=erasure]');
@@ -136,7 +149,7 @@ test('R7: a director restricts, then erases footage from an erasure request\'s p
   }
 
   // The audit journal names the request's reference for each action.
-  for (const action of ['footage_restrict', 'footage_unrestrict', 'footage_erase']) {
+  for (const action of ['footage_restrict', 'footage_unrestrict', 'footage_erase', 'request_link']) {
     const entries = appliance.cliJson(['audit', 'list', '--action', action]).entries;
     const allowed = entries.filter((e) => e.outcome === 'allowed' && e.actor === 'directeur');
     assert.equal(allowed.length, 1, action);

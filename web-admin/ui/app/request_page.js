@@ -119,7 +119,7 @@ async function linkDialog(request) {
     title: t('requests.link_title', { reference: request.reference }),
     intro: [h('p', { class: 'hint' }, options.length ? t('requests.link_explain') : t('requests.link_none'))],
     controls: [field(t('requests.link_object'), select)],
-    submitText: t('requests.link'),
+    submitText: t('requests.link_submit'),
     submit: () => {
       const [kind, id] = select.value.split(':');
       return api('POST', `/api/v1/requests/${request.id}/links`, { [kind]: Number(id) });
