@@ -185,8 +185,9 @@ Result<ErasureReceipt> SubjectFootageService::erase(const Principal& by, const s
       }
       refusal = make_error(ErrorKind::kFailedPrecondition,
                            "refused: " + join(labels) +
-                               " covers part of this range; lift it first (yardwatch footage "
-                               "unrestrict) — nothing was deleted");
+                               " covers part of this range; lift it first (the request's page "
+                               "in the web admin, or yardwatch footage unrestrict) — nothing "
+                               "was deleted");
     } else {
       auto plan = recorder::mark_range(catalog_, camera_id, from_utc_us, to_utc_us);
       if (!plan.ok() && plan.error().kind != ErrorKind::kFailedPrecondition) {

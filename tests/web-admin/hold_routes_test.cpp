@@ -12,24 +12,14 @@
 
 using namespace yardwatch;
 using nlohmann::json;
+using yardwatch::testing::error_code;
+using yardwatch::testing::error_message;
 using yardwatch::testing::WebFixture;
 
 namespace {
 
 constexpr int64_t kHourUs = 3600'000'000LL;
 constexpr int64_t kDayUs = 24 * kHourUs;
-
-std::string error_code(const std::string& body) {
-  auto parsed = json::parse(body, nullptr, false);
-  if (parsed.is_discarded() || !parsed.contains("error")) return "";
-  return parsed["error"].value("code", "");
-}
-
-std::string error_message(const std::string& body) {
-  auto parsed = json::parse(body, nullptr, false);
-  if (parsed.is_discarded() || !parsed.contains("error")) return "";
-  return parsed["error"].value("message", "");
-}
 
 json hold_body(const WebFixture& web, const std::string& camera,
                const std::string& case_reference = "2026-051") {

@@ -17,6 +17,9 @@
 
 using namespace yardwatch;
 using nlohmann::json;
+using yardwatch::testing::entries_of;
+using yardwatch::testing::error_code;
+using yardwatch::testing::error_message;
 using yardwatch::testing::WebFixture;
 
 namespace {
@@ -25,28 +28,6 @@ constexpr int64_t kHourUs = 3600'000'000LL;
 constexpr int64_t kDayUs = 24 * kHourUs;
 constexpr const char* kPassword = "the-final-password-42";
 const std::vector<uint8_t> kVerifyPage = {'<', 'h', 't', 'm', 'l', '>'};
-
-std::string error_code(const std::string& body) {
-  auto parsed = json::parse(body, nullptr, false);
-  if (parsed.is_discarded() || !parsed.contains("error")) return "";
-  return parsed["error"].value("code", "");
-}
-
-std::string error_message(const std::string& body) {
-  auto parsed = json::parse(body, nullptr, false);
-  if (parsed.is_discarded() || !parsed.contains("error")) return "";
-  return parsed["error"].value("message", "");
-}
-
-std::vector<firmware::AuditEntry> entries_of(const WebFixture& web, const std::string& action) {
-  auto entries = web.services->audit.list({});
-  REQUIRE(entries.ok());
-  std::vector<firmware::AuditEntry> found;
-  for (const auto& entry : entries.value()) {
-    if (entry.event.action == action) found.push_back(entry);
-  }
-  return found;
-}
 
 json request_body(const WebFixture& web, const std::string& reference) {
   const int64_t now = web.appliance->clock().now_utc_us();

@@ -139,4 +139,26 @@ WebSession WebFixture::sign_in(const std::string& name, const std::string& passw
           nlohmann::json::parse(response->body)["csrf_token"].get<std::string>()};
 }
 
+std::string error_code(const std::string& body) {
+  auto parsed = nlohmann::json::parse(body, nullptr, false);
+  if (parsed.is_discarded() || !parsed.contains("error")) return "";
+  return parsed["error"].value("code", "");
+}
+
+std::string error_message(const std::string& body) {
+  auto parsed = nlohmann::json::parse(body, nullptr, false);
+  if (parsed.is_discarded() || !parsed.contains("error")) return "";
+  return parsed["error"].value("message", "");
+}
+
+std::vector<firmware::AuditEntry> entries_of(const WebFixture& web, const std::string& action) {
+  auto entries = web.services->audit.list({});
+  REQUIRE(entries.ok());
+  std::vector<firmware::AuditEntry> found;
+  for (const auto& entry : entries.value()) {
+    if (entry.event.action == action) found.push_back(entry);
+  }
+  return found;
+}
+
 }  // namespace yardwatch::testing

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "test_support.h"
 #include "yardwatch/firmware/appliance.h"
@@ -50,5 +51,11 @@ class WebFixture {
   int64_t segment1 = 0;  // of camera 1
   int64_t segment2 = 0;  // of camera 2
 };
+
+// The `error.code` and `error.message` of a JSON error reply ("" when the body is not one).
+std::string error_code(const std::string& body);
+std::string error_message(const std::string& body);
+// The audit entries of `action`, allowed and refused, oldest first.
+std::vector<firmware::AuditEntry> entries_of(const WebFixture& web, const std::string& action);
 
 }  // namespace yardwatch::testing

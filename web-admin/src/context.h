@@ -65,6 +65,7 @@ void add_audit_routes(Router& router, WebContext& context);
 void add_export_routes(Router& router, WebContext& context);
 void add_hold_routes(Router& router, WebContext& context);
 void add_request_routes(Router& router, WebContext& context);
+void add_request_footage_routes(Router& router, WebContext& context);
 void add_breach_routes(Router& router, WebContext& context);
 void add_subject_export_routes(Router& router, WebContext& context);
 void add_report_routes(Router& router, WebContext& context);

@@ -1,12 +1,16 @@
 // The register of data subjects' requests (R7; firmware/design/requests.md): directors register,
 // extend once (at most 12 weeks after receipt, with a reason) and close requests; privacy
-// officers read the register. Every rule, every permission and every audit entry is the
-// firmware's RequestService; this file only turns JSON into its calls and its structs into JSON.
+// officers read the register. A director also answers a request from here: restricts or erases
+// the footage it concerns, lifts a restriction, links an existing hold or restriction (the CLI's
+// `yardwatch footage …` and `requests link`). Every rule, every permission and every audit entry
+// is the firmware's (RequestService, SubjectFootageService, with the request's reference); this
+// file only turns JSON into their calls and their structs into JSON.
 
 #include <httplib.h>
 
 #include "context.h"
 #include "yardwatch/firmware/requests.h"
+#include "yardwatch/firmware/subject_footage.h"
 
 namespace yardwatch::web_admin {
 
@@ -128,6 +132,71 @@ Result<int64_t> extension_deadline(const json& body, const SubjectRequest& curre
   return time_field(body, "deadline");
 }
 
+json restriction_json(const firmware::Restriction& r) {
+  return json{{"id", r.id},
+              {"camera", r.camera},
+              {"camera_id", r.camera_id},
+              {"from", iso(r.from_utc_us)},
+              {"to", iso(r.to_utc_us)},
+              {"request", r.request_reference},
+              {"reason", r.reason},
+              {"placed_by", r.placed_by},
+              {"placed", iso(r.placed_utc_us)},
+              {"in_force", r.in_force()},
+              {"lifted_by", r.lifted_by},
+              {"lifted", optional_time(r.lifted_utc_us)},
+              {"lift_request", r.lift_request_reference}};
+}
+
+json erasure_json(const firmware::ErasureReceipt& r) {
+  return json{{"camera", r.camera},
+              {"camera_id", r.camera_id},
+              {"from", iso(r.requested_from_utc_us)},
+              {"to", iso(r.requested_to_utc_us)},
+              {"request", r.request_reference},
+              {"segments", r.segments},
+              {"bytes", r.bytes},
+              {"deleted_from", optional_time(r.deleted_from_utc_us)},
+              {"deleted_to", optional_time(r.deleted_to_utc_us)}};
+}
+
+// One camera and a range [from, to) from a body: what an erasure or a restriction acts on. One
+// camera per call, so that each call is one firmware transaction that happens whole or not at
+// all (the UI offers the actions per footage range of the request).
+struct FootageRange {
+  std::string camera;
+  int64_t from_utc_us = 0;
+  int64_t to_utc_us = 0;
+};
+
+Result<FootageRange> footage_range(const json& body) {
+  FootageRange range;
+  YW_ASSIGN_OR_RETURN(range.camera, string_field(body, "camera", kMaxCameraName));
+  YW_ASSIGN_OR_RETURN(range.from_utc_us, time_field(body, "from"));
+  YW_ASSIGN_OR_RETURN(range.to_utc_us, time_field(body, "to"));
+  return range;
+}
+
+// "/api/v1/requests/ID<suffix>": a route on one request.
+std::string request_path(const std::string& suffix) {
+  return std::string("/api/v1/requests/") + kRequestId + suffix;
+}
+
+// The request the path names (its reference is what the firmware's actions carry) and the JSON
+// body. Reading it is audited (`request_read`), as for extend and close.
+struct RequestAndBody {
+  SubjectRequest request;
+  json body;
+};
+
+Result<RequestAndBody> request_and_body(WebContext& context, const Request& request) {
+  YW_ASSIGN_OR_RETURN(int64_t id, id_param(request.params[0]));
+  YW_ASSIGN_OR_RETURN(json body, parse_body(request));
+  YW_ASSIGN_OR_RETURN(SubjectRequest current,
+                      context.services.requests.get(*request.principal, id));
+  return RequestAndBody{std::move(current), std::move(body)};
+}
+
 }  // namespace
 
 void add_request_routes(Router& router, WebContext& context) {
@@ -223,6 +292,95 @@ void add_request_routes(Router& router, WebContext& context) {
                                                                           *outcome, note.value()));
               },
               "closes a request with its outcome; the requester's details are then dropped"});
+}
+
+// Answering a request: restriction, erasure, lifting, linking by hand (R7).
+void add_request_footage_routes(Router& router, WebContext& context) {
+  const Access readers = Access::any_of({Permission::kReadSubjectRequests});
+  const Access managers = Access::any_of({Permission::kManageSubjectRequests});
+
+  router.add({Method::kGet, "/api/v1/restrictions", readers, 0,
+              [&context](Request& request) {
+                const bool given = request.http.has_param("state");
+                const std::string state = given ? request.query("state").value_or("") : "in_force";
+                if (state != "in_force" && state != "all") {
+                  return error_reply(400, "invalid", "'state' must be in_force or all");
+                }
+                auto restrictions =
+                    context.services.subject_footage.list(*request.principal, state == "all");
+                if (!restrictions.ok()) return error_reply(restrictions.error());
+                json list = json::array();
+                for (const auto& r : restrictions.value()) list.push_back(restriction_json(r));
+                return json_reply(200, json{{"state", state}, {"restrictions", list}});
+              },
+              "restrictions of footage, newest first (?state=in_force|all)"});
+
+  router.add({Method::kPost, request_path("/restrictions"), managers, kSmallBody,
+              [&context](Request& request) {
+                auto target = request_and_body(context, request);
+                if (!target.ok()) return error_reply(target.error());
+                const auto& [current, body] = target.value();
+                auto range = footage_range(body);
+                if (!range.ok()) return error_reply(range.error());
+                auto reason = string_field(body, "reason", firmware::kMaxRequestNoteLength,
+                                           /*required=*/false);
+                if (!reason.ok()) return error_reply(reason.error());
+                auto restriction = context.services.subject_footage.restrict_range(
+                    *request.principal, range.value().camera, range.value().from_utc_us,
+                    range.value().to_utc_us, current.reference, reason.value());
+                if (!restriction.ok()) return error_reply(restriction.error());
+                return json_reply(201, restriction_json(restriction.value()));
+              },
+              "restricts a camera's range for the request (camera, from, to, reason): not "
+              "viewable, not exportable, not deleted until lifted"});
+
+  router.add({Method::kPost, request_path(R"(/restrictions/(\d{1,18})/lift)"), managers, kSmallBody,
+              [&context](Request& request) {
+                auto target = request_and_body(context, request);
+                if (!target.ok()) return error_reply(target.error());
+                auto id = id_param(request.params[1]);
+                if (!id.ok()) return error_reply(id.error());
+                auto lifted = context.services.subject_footage.lift(
+                    *request.principal, id.value(), target.value().request.reference);
+                if (!lifted.ok()) return error_reply(lifted.error());
+                return json_reply(200, restriction_json(lifted.value()));
+              },
+              "lifts a restriction under the request's reference; its footage then ages out"});
+
+  router.add({Method::kPost, request_path("/erasures"), managers, kSmallBody,
+              [&context](Request& request) {
+                auto target = request_and_body(context, request);
+                if (!target.ok()) return error_reply(target.error());
+                auto range = footage_range(target.value().body);
+                if (!range.ok()) return error_reply(range.error());
+                auto receipt = context.services.subject_footage.erase(
+                    *request.principal, range.value().camera, range.value().from_utc_us,
+                    range.value().to_utc_us, target.value().request.reference);
+                if (!receipt.ok()) return error_reply(receipt.error());
+                return json_reply(200, erasure_json(receipt.value()));
+              },
+              "erases a camera's range now for the request (camera, from, to); refused while a "
+              "hold or restriction covers it"});
+
+  router.add({Method::kPost, request_path("/links"), managers, kSmallBody,
+              [&context](Request& request) {
+                auto target = request_and_body(context, request);
+                if (!target.ok()) return error_reply(target.error());
+                const auto& body = target.value().body;
+                const bool hold = body.contains("hold");
+                if (hold == body.contains("restriction")) {
+                  return error_reply(400, "invalid", "give 'hold' or 'restriction' (an id)");
+                }
+                auto object_id = int_field(body, hold ? "hold" : "restriction");
+                if (!object_id.ok()) return error_reply(object_id.error());
+                return request_reply(200, context.services.requests.link(
+                                              *request.principal, target.value().request.reference,
+                                              hold ? firmware::RequestActionKind::kHold
+                                                   : firmware::RequestActionKind::kRestriction,
+                                              object_id.value()));
+              },
+              "links an existing hold or restriction to the request ({hold: id} or "
+              "{restriction: id})"});
 }
 
 }  // namespace yardwatch::web_admin

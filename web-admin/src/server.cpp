@@ -227,6 +227,7 @@ Result<std::unique_ptr<WebServer>> WebServer::create(firmware::Appliance& applia
   add_export_routes(server->router_, context);
   add_hold_routes(server->router_, context);
   add_request_routes(server->router_, context);
+  add_request_footage_routes(server->router_, context);
   add_breach_routes(server->router_, context);
   add_subject_export_routes(server->router_, context);
   add_report_routes(server->router_, context);

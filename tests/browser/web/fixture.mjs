@@ -2,6 +2,7 @@
 // RTSP from yardwatch-camsim into a real data directory), headless Debian chromium driven by
 // playwright-core, TOTP codes computed from the enrolment secret (RFC 6238), screenshots and
 // axe-core accessibility checks.
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -160,6 +161,15 @@ export class Appliance {
     return temporary;
   }
 
+  // A personal account whose own password is set at the console (user passwd), as the first
+  // steps would; returns that password.
+  addPersonalAccount(name, role) {
+    const temporary = this.addAccount(name, role);
+    const own = `own-password-${String(Math.random()).slice(2, 10)}`;
+    this.cli(['user', 'passwd', '--user', name], `${temporary}\n${own}\n`);
+    return own;
+  }
+
   segments(camera) {
     return this.cliJson(['segments', '--camera', camera]).segments.filter((s) => s.state === 'complete');
   }
@@ -248,4 +258,48 @@ export async function seriousViolations(page) {
 export function writeArtifact(name, text) {
   mkdirSync(artifactsDir, { recursive: true });
   writeFileSync(path.join(artifactsDir, name), text);
+}
+
+// --- one page's steps, shared by the tests that drive a page of the web admin ---
+
+// A screenshot kept as an artifact; fails on serious axe-core violations and untranslated text.
+export async function checkedShot(page, name) {
+  await page.screenshot({ path: screenshotPath(name), fullPage: true });
+  const violations = await seriousViolations(page);
+  assert.deepEqual(violations, [], `axe-core: serious accessibility violations on ${name}`);
+  const text = await page.locator('body').innerText();
+  assert.ok(!text.includes('⟦'), `untranslated text on ${name}`);
+}
+
+// The signed-in account's language, set through the API as the settings page does.
+export async function setLanguage(page, language) {
+  const changed = await page.evaluate(async (lang) => {
+    const session = await (await fetch('/api/v1/session')).json();
+    const response = await fetch('/api/v1/account/language', {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': session.csrf_token },
+      body: JSON.stringify({ language: lang }),
+    });
+    return response.status;
+  }, language);
+  assert.equal(changed, 200);
+}
+
+// Opens `hash` afresh and waits until the page is in `lang`.
+export async function visitIn(page, origin, hash, lang) {
+  await page.goto(`${origin}/${hash}`);
+  await page.reload();
+  await page.waitForFunction((l) => document.documentElement.lang === l, lang);
+}
+
+// Waits for a selector; on failure the error says what the page shows instead (and a screenshot
+// named after `label` is kept).
+export async function waitShown(page, selector, options = {}, label = 'page') {
+  try {
+    await page.waitForSelector(selector, options);
+  } catch (error) {
+    await page.screenshot({ path: screenshotPath(`failure-${label}-${Date.now()}`), fullPage: true });
+    const shown = await page.locator('body').innerText();
+    throw new Error(`${error.message}\nthe page shows: ${shown.slice(0, 800)}`);
+  }
 }

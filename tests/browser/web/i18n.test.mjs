@@ -27,6 +27,7 @@ const dynamic = {
   'requests.kind_': ['access', 'objection', 'erasure', 'restriction'],
   'requests.status_': ['open', 'due_soon', 'overdue', 'closed'],
   'requests.outcome_': ['granted', 'partially_granted', 'refused', 'withdrawn'],
+  'requests.action_': ['erasure', 'restriction', 'restriction_lifted', 'subject_export', 'hold'],
   'breaches.answer_': ['yes', 'no', 'unknown'],
   'breaches.encryption_': ['yes', 'partly', 'no', 'not_applicable', 'unknown'],
   'breaches.decision_': ['report', 'not_report'],

@@ -2,10 +2,11 @@
 // playwright-core) against a real yardwatchd recording a real RTSP camera: a director registers
 // a data subject's request, finds it in the due list and extends it; registers a breach and
 // records the decision; with four-eyes on, opening recorded footage asks for a second person, a
-// second director signs in in that dialog and the video plays. Dutch and English, axe-core.
+// second director signs in in that dialog and the video plays — also a second director with TOTP
+// on, whose code goes in the dialog's TOTP field. Dutch and English, axe-core.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Appliance, launchBrowser, newPage, screenshotPath, seriousViolations, waitFor } from './fixture.mjs';
+import { Appliance, checkedShot, launchBrowser, newPage, setLanguage, totp, visitIn, waitFor, waitShown } from './fixture.mjs';
 
 let appliance;
 let browser;
@@ -32,49 +33,13 @@ function assertNoProblems() {
   assert.deepEqual(found, [], 'the page logged errors (a missing translation is one)');
 }
 
-async function shot(name) {
-  await page.screenshot({ path: screenshotPath(name), fullPage: true });
-  const violations = await seriousViolations(page);
-  assert.deepEqual(violations, [], `axe-core: serious accessibility violations on ${name}`);
-  const text = await page.locator('body').innerText();
-  assert.ok(!text.includes('⟦'), `untranslated text on ${name}`);
-}
-
-// A director whose own password is set at the console (user passwd), as the first steps would.
+const shot = (name) => checkedShot(page, name);
+const language = (lang) => setLanguage(page, lang);
+const visit = (hash, lang) => visitIn(page, appliance.origin, hash, lang);
+const present = (selector, options) => waitShown(page, selector, options, 'privacy-desk');
+// A director whose own password is set at the console.
 function director(name) {
-  const temporary = appliance.addAccount(name, 'director');
-  passwords[name] = `own-password-${String(Math.random()).slice(2, 10)}`;
-  appliance.cli(['user', 'passwd', '--user', name], `${temporary}\n${passwords[name]}\n`);
-}
-
-async function language(lang) {
-  const changed = await page.evaluate(async (language) => {
-    const session = await (await fetch('/api/v1/session')).json();
-    const response = await fetch('/api/v1/account/language', {
-      method: 'PUT',
-      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': session.csrf_token },
-      body: JSON.stringify({ language }),
-    });
-    return response.status;
-  }, lang);
-  assert.equal(changed, 200);
-}
-
-async function visit(hash, lang) {
-  await page.goto(`${appliance.origin}/${hash}`);
-  await page.reload();
-  await page.waitForFunction((l) => document.documentElement.lang === l, lang);
-}
-
-// Waits for a selector; on failure the error says what the page shows instead.
-async function present(selector, options = {}) {
-  try {
-    await page.waitForSelector(selector, options);
-  } catch (error) {
-    await page.screenshot({ path: screenshotPath(`failure-privacy-desk-${Date.now()}`), fullPage: true });
-    const shown = await page.locator('body').innerText();
-    throw new Error(`${error.message}\nthe page shows: ${shown.slice(0, 800)}`);
-  }
+  passwords[name] = appliance.addPersonalAccount(name, 'director');
 }
 
 const isoDay = (ms) => new Date(ms).toISOString().slice(0, 10);
@@ -204,5 +169,41 @@ test('with four-eyes on, recorded footage plays after a second director signs in
   for (const entry of allowed) assert.equal(entry.details.four_eyes.approved_by, 'adjunct');
   // Alone (twice) and with the wrong password (twice): refused and on record.
   assert.equal(opened.filter((e) => e.outcome === 'denied').length, 4);
+  assertNoProblems();
+});
+
+test('with four-eyes on, a second director with TOTP on approves with the code in the dialog', async () => {
+  // The first test turned TOTP off as a requirement; this second person turns it on for herself.
+  director('tweede');
+  const enrolment = JSON.parse(appliance.cli(['user', 'totp-enrol', '--user', 'tweede', '--password-stdin', '--json'],
+    `${passwords.tweede}\n`));
+  appliance.cli(['user', 'totp-confirm', '--user', 'tweede', '--code', totp(enrolment.secret), '--password-stdin'],
+    `${passwords.tweede}\n`);
+  const cameraId = appliance.cliJson(['camera', 'list']).cameras.find((c) => c.name === 'cam1').id;
+  await language('nl');
+  await visit(`#/camera/${cameraId}`, 'nl');
+  await present('.timeline-segment');
+  await page.click('#play-recorded');
+  await present('dialog[open] textarea[name=purpose]');
+  await page.fill('textarea[name=purpose]', 'Melding vernieling bij het hek (tweede persoon met TOTP)');
+  await page.click('#purpose-ok');
+  await present('dialog#four-eyes-dialog[open] input[name=second-totp]');
+  // Her password alone is not enough: refused in the dialog, which stays open.
+  await page.fill('input[name=second-name]', 'tweede');
+  await page.fill('input[name=second-password]', passwords.tweede);
+  await page.click('#four-eyes-dialog-ok');
+  await present('dialog#four-eyes-dialog[open] p.error:not([hidden])');
+  const refusal = await page.textContent('dialog#four-eyes-dialog p.error');
+  assert.ok(refusal.includes('TOTP'), refusal);
+  // Password and a code the appliance has not seen yet (the next 30-s step, accepted ±1 step).
+  await page.fill('input[name=second-password]', passwords.tweede);
+  await page.fill('input[name=second-totp]', totp(enrolment.secret, Date.now() / 1000 + 30));
+  await shot('nl-four-eyes-dialog-totp');
+  await page.click('#four-eyes-dialog-ok');
+  await present('dialog#four-eyes-dialog', { state: 'detached' });
+  await page.waitForFunction(() => document.querySelector('video').dataset.firstFrameMs);
+  const approved = appliance.cliJson(['audit', 'list', '--action', 'viewing_open']).entries
+    .filter((e) => e.actor === 'directeur' && e.outcome === 'allowed' && e.details?.four_eyes?.approved_by === 'tweede');
+  assert.equal(approved.length, 1);
   assertNoProblems();
 });

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
-import { Appliance, launchBrowser, newPage, screenshotPath, seriousViolations } from './fixture.mjs';
+import { Appliance, checkedShot, launchBrowser, newPage, screenshotPath, setLanguage } from './fixture.mjs';
 
 let appliance;
 let browser;
@@ -37,24 +37,7 @@ async function signInFirstTime(page, name, temporary) {
   await page.waitForSelector('#nav a[href="#/dashboard"]');
 }
 
-async function setLanguage(page, language) {
-  const status = await page.evaluate(async (lang) => {
-    const session = await (await fetch('/api/v1/session')).json();
-    const response = await fetch('/api/v1/account/language', {
-      method: 'PUT',
-      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': session.csrf_token },
-      body: JSON.stringify({ language: lang }),
-    });
-    return response.status;
-  }, language);
-  assert.equal(status, 200);
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: screenshotPath(name), fullPage: true });
-  assert.deepEqual(await seriousViolations(page), [], `axe-core: serious violations on ${name}`);
-  assert.ok(!(await page.locator('body').innerText()).includes('⟦'), `untranslated text on ${name}`);
-}
+const shot = checkedShot;
 
 test('a privacy officer downloads the kwaliteitskaart from the reports page, in Dutch and English', async () => {
   const temporary = appliance.addAccount('fg', 'privacy_officer');

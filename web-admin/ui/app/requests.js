@@ -1,6 +1,7 @@
 // The register of data subjects' requests (R7): what was asked (access, objection, erasure,
 // restriction), by when it must be answered (4 weeks, once extendable to at most 12 weeks with
 // a reason) and what was done. Directors register, extend and close; privacy officers read.
+// Each request's own page (request_page.js) is where a director restricts or erases footage.
 // The appliance checks every rule again.
 import { api } from '/ui/public/js/api.js';
 import { field, h, replace } from '/ui/public/js/dom.js';
@@ -8,6 +9,7 @@ import { formatTime, t } from '/ui/public/js/i18n.js';
 import { notify } from '/ui/public/js/notice.js';
 import { formDialog } from './hold_dialog.js';
 import { can } from './main.js';
+import { renderRequest } from './request_page.js';
 
 const filters = {
   open: 'requests.filter_open',
@@ -104,6 +106,8 @@ function statusText(request) {
 }
 
 export async function render(main, args) {
+  // #/requests/<id>: one request, with what a director does to answer it.
+  if (/^\d{1,18}$/.test(args[0] || '')) return renderRequest(main, args[0]);
   document.title = `${t('requests.title')} – Yardwatch`;
   let state = filters[args[0]] ? args[0] : 'open';
   const manages = can('manage_subject_requests');
@@ -137,7 +141,7 @@ export async function render(main, args) {
       }
       const flagged = r.overdue || r.due_soon;
       return h('tr', { 'data-reference': r.reference, 'data-status': r.status, class: r.overdue ? 'overdue' : null },
-        h('td', {}, r.reference),
+        h('td', {}, h('a', { href: `#/requests/${r.id}`, 'data-action': 'open' }, r.reference)),
         h('td', {}, t(`requests.kind_${r.kind}`)),
         h('td', {}, r.requester_name || h('span', { class: 'hint' }, t('requests.minimised')),
           r.requester_contact ? h('span', { class: 'hint' }, h('br'), r.requester_contact) : null),
@@ -145,7 +149,11 @@ export async function render(main, args) {
         h('td', { class: 'request-deadline' }, day(r.deadline),
           r.extended ? h('span', { class: 'hint' }, h('br'), t('requests.extension_by', { name: r.extended_by, reason: r.extension_reason })) : null),
         h('td', {}, h('span', { class: `badge badge-${flagged ? 'overdue' : r.open ? 'active' : 'released'}` }, statusText(r)),
-          r.outcome ? h('span', { class: 'hint' }, h('br'), t(`requests.outcome_${r.outcome}`)) : null),
+          r.outcome ? h('span', { class: 'hint' }, h('br'), t(`requests.outcome_${r.outcome}`)) : null,
+          r.actions.length
+            ? h('span', { class: 'hint request-linked', 'data-kinds': r.actions.map((a) => a.kind).join(' ') }, h('br'),
+              t('requests.actions_summary', { list: r.actions.map((a) => t(`requests.action_${a.kind}`)).join(', ') }))
+            : null),
         h('td', {}, r.footage.map((f) => h('span', {}, `${f.camera}: ${formatTime(f.from)} – ${formatTime(f.to)}`, h('br')))),
         h('td', { class: 'actions' }, actions));
     });
