@@ -32,9 +32,10 @@ inline void draw_face(cv::Mat& frame, const cv::Rect& box, unsigned seed) {
       cv::rectangle(patch, {x, y, 2, 2}, cv::Scalar(120 + d, 150 + d, 200 + d), cv::FILLED);
     }
   }
-  const double s = box.width / 48.0;
-  const auto size = [s](int w, int h) {
-    return cv::Size(std::max(1, static_cast<int>(w * s)), std::max(1, static_cast<int>(h * s)));
+  const double scale = box.width / 48.0;
+  const auto size = [scale](int width, int height) {
+    return cv::Size(std::max(1, static_cast<int>(width * scale)),
+                    std::max(1, static_cast<int>(height * scale)));
   };
   cv::ellipse(patch, {box.width * 3 / 10, box.height * 4 / 10}, size(6, 4), 0, 0, 360,
               cv::Scalar(30, 30, 30), cv::FILLED);

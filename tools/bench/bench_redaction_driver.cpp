@@ -47,18 +47,18 @@ constexpr const char* kCamera = "schoolplein";
 constexpr int kChildren = 6;
 constexpr int kLoopFrames = 250;  // 10 s: the scene repeats seamlessly
 
-// Child `c`'s face in frame `i` of a width × height picture: a face 1/12 of the picture high,
-// on an ellipse of its own around its own centre, once round per loop.
-cv::Rect child_box(int c, int i, int width, int height) {
-  const int h = height / 12 / 2 * 2;
-  const int w = h * 48 / 56 / 2 * 2;
-  const double phase = 2 * M_PI * (static_cast<double>(i) / kLoopFrames + c / 6.0);
-  const double cx = width * (0.15 + 0.7 * ((c % 3) + 0.5) / 3);
-  const double cy = height * (0.3 + 0.4 * (c / 3));
-  const double x = cx + width * 0.1 * std::cos(phase) - w / 2.0;
-  const double y = cy + height * 0.08 * std::sin(phase) - h / 2.0;
-  return {std::clamp(static_cast<int>(x), 0, width - w),
-          std::clamp(static_cast<int>(y), 0, height - h), w, h};
+// Child `child`'s face in frame `frame` of a width × height picture: a face 1/12 of the picture
+// high, on an ellipse of its own around its own centre, once round per loop.
+cv::Rect child_box(int child, int frame, int width, int height) {
+  const int face_height = height / 12 / 2 * 2;
+  const int face_width = face_height * 48 / 56 / 2 * 2;
+  const double phase = 2 * M_PI * (static_cast<double>(frame) / kLoopFrames + child / 6.0);
+  const double centre_x = width * (0.15 + 0.7 * ((child % 3) + 0.5) / 3);
+  const double centre_y = height * (0.3 + 0.4 * (child / 3));
+  const double x = centre_x + width * 0.1 * std::cos(phase) - face_width / 2.0;
+  const double y = centre_y + height * 0.08 * std::sin(phase) - face_height / 2.0;
+  return {std::clamp(static_cast<int>(x), 0, width - face_width),
+          std::clamp(static_cast<int>(y), 0, height - face_height), face_width, face_height};
 }
 
 void draw_scene(int i, int width, int height, std::span<uint8_t> bgr) {
