@@ -18,6 +18,7 @@
 #include <string_view>
 #include <utility>
 
+#include "register_checks.h"
 #include "yardwatch/firmware/audit_format.h"
 #include "yardwatch/hal/unique_fd.h"
 
@@ -111,17 +112,6 @@ AuditEntry to_entry(format::EntryFields fields, std::vector<uint8_t> hash) {
 
 bool same_bytes(std::span<const uint8_t> a, std::span<const uint8_t> b) {
   return std::equal(a.begin(), a.end(), b.begin(), b.end());
-}
-
-// The export is written by nlohmann, which insists on UTF-8; asking it here keeps one notion
-// of "valid" for both.
-bool valid_utf8(const std::string& text) {
-  try {
-    (void)json(text).dump();
-    return true;
-  } catch (const json::exception&) {
-    return false;
-  }
 }
 
 Status check_text(std::string_view field, const std::string& value, size_t max_bytes) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "register_checks.h"
 #include "yardwatch/recorder/sqlite.h"
 
 namespace yardwatch::firmware {
@@ -40,15 +41,6 @@ Breach read_breach(const recorder::sql::Statement& row, int64_t now) {
   b.remaining_us = b.deadline_utc_us - now;
   b.overdue = !b.decision && now > b.deadline_utc_us;
   return b;
-}
-
-bool valid_utf8(const std::string& text) {
-  try {
-    (void)json(text).dump();
-    return true;
-  } catch (const json::exception&) {
-    return false;
-  }
 }
 
 // Free text as the register and the journal may hold it: valid UTF-8, within bounds, line breaks
@@ -158,10 +150,7 @@ Result<Breach> BreachService::register_manual(const Principal& by, const ManualB
   YW_TRY(authorize(audit_, by, Permission::kManageBreaches, std::nullopt, event));
   const int64_t now = clock_.now_utc_us();
   auto refuse = [&](const std::string& why) -> Error {
-    event.allowed = false;
-    event.reason = why;
-    (void)audit_.append(by.actor(), event);
-    return make_error(ErrorKind::kInvalidArgument, why);
+    return deny(audit_, by, event, make_error(ErrorKind::kInvalidArgument, why));
   };
   if (auto problem = text_problem("the description", breach.description, kMinBreachTextLength)) {
     return refuse(*problem);

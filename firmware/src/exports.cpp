@@ -5,7 +5,8 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "yardwatch/firmware/clock_log.h"
+#include "bundle_export.h"
+#include "register_checks.h"
 #include "yardwatch/firmware/holds.h"
 #include "yardwatch/firmware/settings.h"
 #include "yardwatch/firmware/subject_footage.h"
@@ -18,15 +19,6 @@ namespace {
 
 namespace format = recorder::bundle_format;
 using nlohmann::json;
-
-bool valid_utf8(const std::string& text) {
-  try {
-    (void)json(text).dump();
-    return true;
-  } catch (const json::exception&) {
-    return false;
-  }
-}
 
 // A field as it may go into the audit journal even when it was refused for being malformed.
 std::string printable(const std::string& text) {
@@ -250,35 +242,15 @@ Result<ExportOutcome> ExportService::create_export(const Principal& principal,
   // Refused outside the transaction, so the denial's audit entry is not rolled back with it.
   if (restricted) return refuse(restricted->kind, restricted->message);
 
+  // R8: a bundle that did not complete may be half on a stick: a security incident.
   auto finish_failed = [&](const Error& error) -> Error {
-    std::lock_guard lock(catalog_.mutex());
-    auto& db = catalog_.database();
-    if (auto transaction = recorder::sql::Transaction::begin(db); transaction.ok()) {
-      if (auto update = db.prepare("UPDATE exports SET state = 'failed', finished_utc_us = ?1, "
-                                   "error = ?2 WHERE id = ?3");
-          update.ok()) {
-        (void)update.value()
-            .bind(1, clock_.now_utc_us())
-            .bind(2, error.message)
-            .bind(3, id_text)
-            .run();
-      }
-      AuditEvent failed = event;
-      failed.action = "police_export_failed";
-      failed.reason = printable(error.message);
-      (void)audit_.append(principal.actor(), failed);
-      // R8: a bundle that did not complete may be half on a stick: a security incident. Each
-      // failed export is its own incident, so its alarm is raised (which registers it in the
-      // breach register) and closed at once; the register entry stays until a director decides.
-      const int64_t failed_at = clock_.now_utc_us();
-      (void)catalog_.raise_alarm("export_failed", std::nullopt,
-                                 "export " + id_text + " (case " +
-                                     printable(request.case_reference) + ") to " +
-                                     printable(target_text) + ": " + printable(error.message),
-                                 failed_at);
-      (void)catalog_.clear_alarm("export_failed", std::nullopt, failed_at);
-      (void)transaction.value().commit();
-    }
+    AuditEvent failed = event;
+    failed.action = "police_export_failed";
+    failed.reason = printable(error.message);
+    record_export_failure(catalog_, clock_, audit_, principal, ExportTable::kPolice, id_text, error,
+                          failed,
+                          "export " + id_text + " (case " + printable(request.case_reference) +
+                              ") to " + printable(target_text) + ": " + printable(error.message));
     return error;
   };
 
@@ -286,27 +258,18 @@ Result<ExportOutcome> ExportService::create_export(const Principal& principal,
   if (!target.ok()) return finish_failed(target.error());
 
   recorder::BundleRequest bundle;
+  fill_bundle_header(bundle, catalog_, clock_, principal, now, verify_page_);
   bundle.export_id = export_id;
-  bundle.created_utc_us = now;
-  bundle.clock_at_export = std::string(hal::sync_state_name(clock_.sync_state()));
-  if (auto id = catalog_.device_id(); id.ok()) bundle.device_id = id.value();
-  bundle.device_name = device_name(catalog_);
   bundle.case_reference = request.case_reference;
   bundle.legal_basis = request.legal_basis;
   bundle.recipient = request.recipient;
   bundle.requested_by = {requested_by, "requesting authority"};
-  bundle.approved_by = {principal.name, std::string(role_name(principal.role))};
   bundle.from_utc_us = request.from_utc_us;
   bundle.to_utc_us = request.to_utc_us;
   bundle.sources = std::move(sources).value();
   bundle.passphrase = request.passphrase;
   bundle.kdf_opslimit = request.kdf_opslimit;
   bundle.kdf_memlimit = request.kdf_memlimit;
-  bundle.verify_page = verify_page_;
-  bundle.time_source = [this](int64_t from, int64_t to) {
-    auto state = clock_state_during(catalog_, from, to);
-    return state.ok() ? state.value() : std::string("unknown");
-  };
   auto written = recorder::write_bundle(storage_, keys_, bundle, *target.value());
   sodium_memzero(bundle.passphrase.data(), bundle.passphrase.size());
   if (!written.ok()) return finish_failed(written.error());
@@ -314,17 +277,6 @@ Result<ExportOutcome> ExportService::create_export(const Principal& principal,
   ExportOutcome outcome;
   const std::string manifest_sha256 = format::to_hex(written.value().manifest_sha256);
   {
-    std::lock_guard lock(catalog_.mutex());
-    auto& db = catalog_.database();
-    YW_ASSIGN_OR_RETURN(auto transaction, recorder::sql::Transaction::begin(db));
-    YW_ASSIGN_OR_RETURN(auto update,
-                        db.prepare("UPDATE exports SET state = 'complete', finished_utc_us = ?1, "
-                                   "manifest = ?2, manifest_sha256 = ?3 WHERE id = ?4"));
-    YW_TRY(update.bind(1, clock_.now_utc_us())
-               .bind(2, written.value().manifest_bytes)
-               .bind(3, manifest_sha256)
-               .bind(4, id_text)
-               .run());
     json files = json::array();
     for (const auto& file : written.value().manifest.files) {
       files.push_back(json{{"name", file.name},
@@ -347,8 +299,8 @@ Result<ExportOutcome> ExportService::create_export(const Principal& principal,
     if (request.second_approval != nullptr) {
       add_four_eyes_details(completed, *request.second_approval);
     }
-    YW_TRY(audit_.append(principal.actor(), completed));
-    YW_TRY(transaction.commit());
+    YW_TRY(record_export_complete(catalog_, clock_, audit_, principal, ExportTable::kPolice,
+                                  id_text, written.value(), manifest_sha256, completed));
   }
   YW_ASSIGN_OR_RETURN(outcome.record, find(id_text));
   outcome.manifest = std::move(written.value().manifest);

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <tuple>
 
+#include "register_checks.h"
 #include "yardwatch/recorder/sqlite.h"
 
 namespace yardwatch::firmware {
@@ -119,13 +120,6 @@ AuditEvent hold_event(const std::string& action, const Hold& hold) {
                        {"state", std::string(hold_state_name(hold.state))}}
                       .dump();
   return event;
-}
-
-Error deny(AuditJournal& audit, const Principal& by, AuditEvent event, Error error) {
-  event.allowed = false;
-  event.reason = error.message;
-  (void)audit.append(by.actor(), event);
-  return error;
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "register_checks.h"
 #include "yardwatch/recorder/sqlite.h"
 
 // Design: firmware/design/requests.md.
@@ -24,15 +25,6 @@ bool has_control_characters(const std::string& text) {
     const auto byte = static_cast<unsigned char>(c);
     return byte < 0x20 || byte == 0x7F;
   });
-}
-
-bool valid_utf8(const std::string& text) {
-  try {
-    (void)json(text).dump();
-    return true;
-  } catch (const json::exception&) {
-    return false;
-  }
 }
 
 bool blank(const std::string& text) {
@@ -92,13 +84,6 @@ std::string printable(const std::string& text) {
   std::replace_if(
       out.begin(), out.end(), [](char c) { return c >= 0 && c < 0x20; }, ' ');
   return out;
-}
-
-Error deny(AuditJournal& audit, const Principal& by, AuditEvent event, Error error) {
-  event.allowed = false;
-  event.reason = error.message;
-  (void)audit.append(by.actor(), event);
-  return error;
 }
 
 std::string iso(int64_t utc_us) { return hal::format_iso8601_utc(utc_us); }

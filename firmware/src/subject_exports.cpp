@@ -6,7 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "yardwatch/firmware/clock_log.h"
+#include "bundle_export.h"
+#include "register_checks.h"
 #include "yardwatch/firmware/exports.h"
 #include "yardwatch/firmware/requests.h"
 #include "yardwatch/firmware/subject_footage.h"
@@ -115,13 +116,7 @@ Result<recorder::StillFrame> SubjectExportService::frame(const Principal& princi
   event.purpose = purpose_of(reference);
   event.details = json{{"request", printable(reference)}}.dump();
   YW_TRY(authorize(audit_, principal, Permission::kManageSubjectRequests, std::nullopt, event));
-  auto refuse = [&](const Error& error) -> Error {
-    AuditEvent denial = event;
-    denial.allowed = false;
-    denial.reason = error.message;
-    (void)audit_.append(principal.actor(), denial);
-    return error;
-  };
+  auto refuse = [&](const Error& error) -> Error { return deny(audit_, principal, event, error); };
   if (auto request = request_for_action(catalog_, reference, RequestActionKind::kSubjectExport);
       !request.ok()) {
     return refuse(request.error());
@@ -173,13 +168,7 @@ Result<SubjectDraft> SubjectExportService::prepare(const Principal& principal,
                        {"selected", spec.selection.has_value()}}
                       .dump();
   YW_TRY(authorize(audit_, principal, Permission::kManageSubjectRequests, std::nullopt, event));
-  auto refuse = [&](const Error& error) -> Error {
-    AuditEvent denial = event;
-    denial.allowed = false;
-    denial.reason = error.message;
-    (void)audit_.append(principal.actor(), denial);
-    return error;
-  };
+  auto refuse = [&](const Error& error) -> Error { return deny(audit_, principal, event, error); };
   if (spec.to_utc_us <= spec.from_utc_us) {
     return refuse(make_error(ErrorKind::kInvalidArgument, "the range must end after it starts"));
   }
@@ -342,11 +331,7 @@ Result<SubjectDraft> SubjectExportService::confirm_review(const Principal& princ
   std::lock_guard lock(drafts_mutex_);
   expire_drafts();
   auto refuse = [&](ErrorKind kind, const std::string& why) -> Error {
-    AuditEvent denial = event;
-    denial.allowed = false;
-    denial.reason = why;
-    (void)audit_.append(principal.actor(), denial);
-    return make_error(kind, why);
+    return deny(audit_, principal, event, make_error(kind, why));
   };
   auto it = drafts_.find(draft_id);
   if (it == drafts_.end()) return refuse(ErrorKind::kNotFound, "no such draft");
@@ -410,11 +395,7 @@ Result<SubjectExportRecord> SubjectExportService::release(const Principal& princ
   event.details = json{{"target", printable(target_text)}}.dump();
   YW_TRY(authorize(audit_, principal, Permission::kManageSubjectRequests, std::nullopt, event));
   auto refuse = [&](ErrorKind kind, const std::string& why) -> Error {
-    AuditEvent denial = event;
-    denial.allowed = false;
-    denial.reason = why;
-    (void)audit_.append(principal.actor(), denial);
-    return make_error(kind, why);
+    return deny(audit_, principal, event, make_error(kind, why));
   };
 
   // A copy of the draft: the redaction's output stays in the map until the bundle is complete.
@@ -509,32 +490,15 @@ Result<SubjectExportRecord> SubjectExportService::release(const Principal& princ
   }
   if (refused) return refuse(refused->kind, refused->message);
 
+  // R8: a bundle that did not complete may be half on a stick (as for police exports).
   auto finish_failed = [&](const Error& error) -> Error {
-    std::lock_guard lock(catalog_.mutex());
-    auto& db = catalog_.database();
-    if (auto transaction = recorder::sql::Transaction::begin(db); transaction.ok()) {
-      if (auto update = db.prepare("UPDATE subject_exports SET state = 'failed', "
-                                   "finished_utc_us = ?1, error = ?2 WHERE id = ?3");
-          update.ok()) {
-        (void)update.value()
-            .bind(1, clock_.now_utc_us())
-            .bind(2, error.message)
-            .bind(3, d.id)
-            .run();
-      }
-      AuditEvent failed = event;
-      failed.action = "subject_export_failed";
-      failed.reason = error.message;
-      (void)audit_.append(principal.actor(), failed);
-      // R8: a bundle that did not complete may be half on a stick (as for police exports).
-      const int64_t failed_at = clock_.now_utc_us();
-      (void)catalog_.raise_alarm("export_failed", std::nullopt,
-                                 "subject export " + d.id + " (request " + d.request_reference +
-                                     ") to " + printable(target_text) + ": " + error.message,
-                                 failed_at);
-      (void)catalog_.clear_alarm("export_failed", std::nullopt, failed_at);
-      (void)transaction.value().commit();
-    }
+    AuditEvent failed = event;
+    failed.action = "subject_export_failed";
+    failed.reason = error.message;
+    record_export_failure(catalog_, clock_, audit_, principal, ExportTable::kSubject, d.id, error,
+                          failed,
+                          "subject export " + d.id + " (request " + d.request_reference + ") to " +
+                              printable(target_text) + ": " + error.message);
     return error;
   };
 
@@ -544,17 +508,13 @@ Result<SubjectExportRecord> SubjectExportService::release(const Principal& princ
   if (!camera.ok()) return finish_failed(camera.error());
 
   recorder::SubjectBundleRequest bundle;
+  fill_bundle_header(bundle, catalog_, clock_, principal, now, verify_page_);
   bundle.export_id = *format::parse_export_id(d.id);
-  bundle.created_utc_us = now;
-  bundle.clock_at_export = std::string(hal::sync_state_name(clock_.sync_state()));
-  if (auto id = catalog_.device_id(); id.ok()) bundle.device_id = id.value();
-  bundle.device_name = device_name(catalog_);
   bundle.request_reference = d.request_reference;
   bundle.legal_basis = std::string(kLegalBasis);
   bundle.recipient = "de betrokkene van verzoek " + d.request_reference +
                      " / the data subject of request " + d.request_reference;
   bundle.requested_by = {"de betrokkene / the data subject", "data subject"};
-  bundle.approved_by = {principal.name, std::string(role_name(principal.role))};
   bundle.camera = camera.value();
   bundle.from_utc_us = d.from_utc_us;
   bundle.to_utc_us = d.to_utc_us;
@@ -569,29 +529,12 @@ Result<SubjectExportRecord> SubjectExportService::release(const Principal& princ
   bundle.passphrase = spec.passphrase;
   bundle.kdf_opslimit = spec.kdf_opslimit;
   bundle.kdf_memlimit = spec.kdf_memlimit;
-  bundle.verify_page = verify_page_;
-  bundle.time_source = [this](int64_t from, int64_t to) {
-    auto state = clock_state_during(catalog_, from, to);
-    return state.ok() ? state.value() : std::string("unknown");
-  };
   auto written = recorder::write_subject_bundle(keys_, bundle, *target.value());
   sodium_memzero(bundle.passphrase.data(), bundle.passphrase.size());
   if (!written.ok()) return finish_failed(written.error());
 
   const std::string manifest_sha256 = format::to_hex(written.value().manifest_sha256);
   {
-    std::lock_guard lock(catalog_.mutex());
-    auto& db = catalog_.database();
-    YW_ASSIGN_OR_RETURN(auto transaction, recorder::sql::Transaction::begin(db));
-    YW_ASSIGN_OR_RETURN(auto update,
-                        db.prepare("UPDATE subject_exports SET state = 'complete', "
-                                   "finished_utc_us = ?1, manifest = ?2, manifest_sha256 = ?3 "
-                                   "WHERE id = ?4"));
-    YW_TRY(update.bind(1, clock_.now_utc_us())
-               .bind(2, written.value().manifest_bytes)
-               .bind(3, manifest_sha256)
-               .bind(4, d.id)
-               .run());
     AuditEvent completed = event;
     completed.action = "subject_export_complete";
     completed.details = json{
@@ -603,8 +546,8 @@ Result<SubjectExportRecord> SubjectExportService::release(const Principal& princ
         {"target",
          target_text}}.dump();
     if (spec.second_approval != nullptr) add_four_eyes_details(completed, *spec.second_approval);
-    YW_TRY(audit_.append(principal.actor(), completed));
-    YW_TRY(transaction.commit());
+    YW_TRY(record_export_complete(catalog_, clock_, audit_, principal, ExportTable::kSubject, d.id,
+                                  written.value(), manifest_sha256, completed));
   }
   {
     std::lock_guard lock(drafts_mutex_);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "register_checks.h"
 #include "yardwatch/firmware/requests.h"
 #include "yardwatch/recorder/retention.h"
 #include "yardwatch/recorder/sqlite.h"
@@ -78,13 +79,6 @@ AuditEvent footage_event(const std::string& action, const std::string& camera, i
   }
   event.purpose = reference;
   return event;
-}
-
-Error deny(AuditJournal& audit, const Principal& by, AuditEvent event, Error error) {
-  event.allowed = false;
-  event.reason = error.message;
-  (void)audit.append(by.actor(), event);
-  return error;
 }
 
 // Open holds of the camera overlapping [from, to), as "hold 3 (case ABC)".

@@ -452,14 +452,88 @@ Result<BundleResult> finish_bundle(const hal::KeyStore& keys, format::Manifest m
                                    std::span<const uint8_t> verify_page,
                                    std::vector<WrittenFile> written, hal::MediaTarget& target);
 
+// What both writers refuse before anything is written.
+Status check_header(const BundleHeader& header) {
+  if (sodium_init() < 0) return make_error(ErrorKind::kInternal, "libsodium failed to initialise");
+  YW_TRY(format::check_passphrase(header.passphrase));
+  if (header.verify_page.empty()) {
+    return make_error(ErrorKind::kFailedPrecondition, "this build has no verify.html to include");
+  }
+  return {};
+}
+
+// The bundle's key, once per bundle, from the passphrase and a fresh salt.
+struct BundleEncryption {
+  format::KdfParams kdf;
+  format::BundleKeys keys;
+};
+
+Result<BundleEncryption> derive_bundle_encryption(const BundleHeader& header) {
+  BundleEncryption encryption;
+  randombytes_buf(encryption.kdf.salt.data(), encryption.kdf.salt.size());
+  encryption.kdf.opslimit = header.kdf_opslimit;
+  encryption.kdf.memlimit = header.kdf_memlimit;
+  YW_ASSIGN_OR_RETURN(encryption.keys, format::derive_keys(header.passphrase, encryption.kdf));
+  return encryption;
+}
+
+// The manifest's header fields, the same for every kind of bundle; the caller adds the kind, the
+// case reference, the cameras and the files.
+format::Manifest manifest_header(const hal::KeyStore& keys, const BundleHeader& header,
+                                 const BundleEncryption& encryption) {
+  format::Manifest m;
+  m.export_id = format::export_id_text(header.export_id);
+  m.created_utc_us = header.created_utc_us;
+  m.clock_at_export = header.clock_at_export;
+  m.device_id = header.device_id;
+  m.device_name = header.device_name;
+  const auto public_key = keys.signing_public_key();
+  m.device_public_key = hex(public_key);
+  m.device_fingerprint = format::key_fingerprint(public_key);
+  m.legal_basis = header.legal_basis;
+  m.recipient = header.recipient;
+  m.requested_by = header.requested_by;
+  m.approved_by = header.approved_by;
+  m.from_utc_us = header.from_utc_us;
+  m.to_utc_us = header.to_utc_us;
+  m.chunk_bytes = header.chunk_bytes;
+  m.kdf_salt = hex(encryption.kdf.salt);
+  m.kdf_opslimit = encryption.kdf.opslimit;
+  m.kdf_memlimit = encryption.kdf.memlimit;
+  m.key_check = hex(format::key_check(encryption.keys));
+  return m;
+}
+
+// A source segment as the manifest lists it, with the time source state over its range.
+format::SourceSegment manifest_source(const BundleHeader& header, const SegmentRow& row) {
+  format::SourceSegment s;
+  s.id = row.id;
+  s.start_utc_us = row.start_utc_us;
+  s.end_utc_us = row.end_utc_us;
+  s.sha256 = hex(row.plaintext_sha256);
+  s.time_source = header.time_source ? header.time_source(row.start_utc_us, row.end_utc_us)
+                                     : std::string("unknown");
+  return s;
+}
+
+// Never leave something that looks like a bundle: without manifest.sig it is incomplete
+// anyway, but a half-written stick confuses people. A pulled stick cannot be cleaned.
+Result<BundleResult> removing_unfinished(Result<BundleResult> result, hal::MediaTarget& target) {
+  if (result.ok()) return result;
+  Error error = std::move(result).error();
+  if (auto cleaned = target.remove_all(); !cleaned.ok()) {
+    error.message += " (the unfinished files could not be removed: " + cleaned.error().message +
+                     "; without manifest.sig they are not a valid bundle)";
+  } else {
+    error.message += " (the unfinished bundle was removed)";
+  }
+  return error;
+}
+
 Result<BundleResult> write_bundle_unchecked(const hal::Storage& storage, const hal::KeyStore& keys,
                                             const BundleRequest& request,
                                             hal::MediaTarget& target) {
-  if (sodium_init() < 0) return make_error(ErrorKind::kInternal, "libsodium failed to initialise");
-  YW_TRY(format::check_passphrase(request.passphrase));
-  if (request.verify_page.empty()) {
-    return make_error(ErrorKind::kFailedPrecondition, "this build has no verify.html to include");
-  }
+  YW_TRY(check_header(request));
   const unsigned threads = request.threads != 0
                                ? request.threads
                                : std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
@@ -491,11 +565,8 @@ Result<BundleResult> write_bundle_unchecked(const hal::Storage& storage, const h
   }
 
   // The key, once per bundle.
-  format::KdfParams kdf;
-  randombytes_buf(kdf.salt.data(), kdf.salt.size());
-  kdf.opslimit = request.kdf_opslimit;
-  kdf.memlimit = request.kdf_memlimit;
-  YW_ASSIGN_OR_RETURN(format::BundleKeys bundle_keys, format::derive_keys(request.passphrase, kdf));
+  YW_ASSIGN_OR_RETURN(BundleEncryption encryption, derive_bundle_encryption(request));
+  const format::BundleKeys& bundle_keys = encryption.keys;
 
   // Pass 2: the footage files.
   std::vector<FileResult> results(files.size());
@@ -506,30 +577,8 @@ Result<BundleResult> write_bundle_unchecked(const hal::Storage& storage, const h
   }));
 
   // The manifest, without its support files yet (the README is rendered from it).
-  format::Manifest m;
-  m.export_id = format::export_id_text(request.export_id);
-  m.created_utc_us = request.created_utc_us;
-  m.clock_at_export = request.clock_at_export;
-  m.device_id = request.device_id;
-  m.device_name = request.device_name;
-  const auto public_key = keys.signing_public_key();
-  m.device_public_key = hex(public_key);
-  m.device_fingerprint = format::key_fingerprint(public_key);
+  format::Manifest m = manifest_header(keys, request, encryption);
   m.case_reference = request.case_reference;
-  m.legal_basis = request.legal_basis;
-  m.recipient = request.recipient;
-  m.requested_by = request.requested_by;
-  m.approved_by = request.approved_by;
-  m.from_utc_us = request.from_utc_us;
-  m.to_utc_us = request.to_utc_us;
-  m.chunk_bytes = request.chunk_bytes;
-  m.kdf_salt = hex(kdf.salt);
-  m.kdf_opslimit = kdf.opslimit;
-  m.kdf_memlimit = kdf.memlimit;
-  m.key_check = hex(format::key_check(bundle_keys));
-  auto time_source = [&](int64_t from, int64_t to) {
-    return request.time_source ? request.time_source(from, to) : std::string("unknown");
-  };
   for (size_t c = 0; c < request.sources.size(); ++c) {
     const Camera& camera = request.sources[c].camera;
     format::CameraEntry entry;
@@ -571,13 +620,7 @@ Result<BundleResult> write_bundle_unchecked(const hal::Storage& storage, const h
     for (const FragmentRecord* f : file.fragments) {
       if (last_segment == f->segment) continue;
       last_segment = f->segment;
-      const SegmentRow& row = source.segments[f->segment];
-      format::SourceSegment s;
-      s.id = row.id;
-      s.start_utc_us = row.start_utc_us;
-      s.end_utc_us = row.end_utc_us;
-      s.sha256 = hex(row.plaintext_sha256);
-      s.time_source = time_source(row.start_utc_us, row.end_utc_us);
+      format::SourceSegment s = manifest_source(request, source.segments[f->segment]);
       states.push_back(s.time_source);
       entry.source_segments.push_back(std::move(s));
     }
@@ -638,19 +681,12 @@ Result<BundleResult> finish_bundle(const hal::KeyStore& keys, format::Manifest m
 Result<BundleResult> write_subject_bundle_unchecked(const hal::KeyStore& keys,
                                                     const SubjectBundleRequest& request,
                                                     hal::MediaTarget& target) {
-  if (sodium_init() < 0) return make_error(ErrorKind::kInternal, "libsodium failed to initialise");
-  YW_TRY(format::check_passphrase(request.passphrase));
-  if (request.verify_page.empty()) {
-    return make_error(ErrorKind::kFailedPrecondition, "this build has no verify.html to include");
-  }
+  YW_TRY(check_header(request));
   if (request.mp4.empty() || request.request_reference.empty()) {
     return make_error(ErrorKind::kInvalidArgument, "a subject export needs footage and a request");
   }
-  format::KdfParams kdf;
-  randombytes_buf(kdf.salt.data(), kdf.salt.size());
-  kdf.opslimit = request.kdf_opslimit;
-  kdf.memlimit = request.kdf_memlimit;
-  YW_ASSIGN_OR_RETURN(format::BundleKeys bundle_keys, format::derive_keys(request.passphrase, kdf));
+  YW_ASSIGN_OR_RETURN(BundleEncryption encryption, derive_bundle_encryption(request));
+  const format::BundleKeys& bundle_keys = encryption.keys;
 
   const std::string name = "001_" + sanitize(request.camera.spec.name) + "_" +
                            compact_time(request.start_utc_us) + "_redacted" +
@@ -666,29 +702,10 @@ Result<BundleResult> write_subject_bundle_unchecked(const hal::KeyStore& keys,
   Sha256Hasher mp4_hash;
   mp4_hash.update(request.mp4);
 
-  format::Manifest m;
+  format::Manifest m = manifest_header(keys, request, encryption);
   m.kind = format::BundleKind::kSubjectAccess;
   m.request_reference = request.request_reference;
-  m.export_id = format::export_id_text(request.export_id);
-  m.created_utc_us = request.created_utc_us;
-  m.clock_at_export = request.clock_at_export;
-  m.device_id = request.device_id;
-  m.device_name = request.device_name;
-  const auto public_key = keys.signing_public_key();
-  m.device_public_key = hex(public_key);
-  m.device_fingerprint = format::key_fingerprint(public_key);
   m.case_reference = request.request_reference;
-  m.legal_basis = request.legal_basis;
-  m.recipient = request.recipient;
-  m.requested_by = request.requested_by;
-  m.approved_by = request.approved_by;
-  m.from_utc_us = request.from_utc_us;
-  m.to_utc_us = request.to_utc_us;
-  m.chunk_bytes = request.chunk_bytes;
-  m.kdf_salt = hex(kdf.salt);
-  m.kdf_opslimit = kdf.opslimit;
-  m.kdf_memlimit = kdf.memlimit;
-  m.key_check = hex(format::key_check(bundle_keys));
   format::CameraEntry camera;
   camera.name = request.camera.spec.name;
   camera.zone = request.camera.spec.zone;
@@ -714,13 +731,7 @@ Result<BundleResult> write_subject_bundle_unchecked(const hal::KeyStore& keys,
   entry.encrypted_sha256 = hex(encrypted.sha256);
   std::vector<std::string> states;
   for (const auto& row : request.source_segments) {
-    format::SourceSegment source;
-    source.id = row.id;
-    source.start_utc_us = row.start_utc_us;
-    source.end_utc_us = row.end_utc_us;
-    source.sha256 = hex(row.plaintext_sha256);
-    source.time_source = request.time_source ? request.time_source(row.start_utc_us, row.end_utc_us)
-                                             : std::string("unknown");
+    format::SourceSegment source = manifest_source(request, row);
     states.push_back(source.time_source);
     entry.source_segments.push_back(std::move(source));
   }
@@ -766,33 +777,13 @@ Result<std::vector<ExportSource>> plan_export_sources(Catalog& catalog,
 
 Result<BundleResult> write_bundle(const hal::Storage& storage, const hal::KeyStore& keys,
                                   const BundleRequest& request, hal::MediaTarget& target) {
-  auto result = write_bundle_unchecked(storage, keys, request, target);
-  if (result.ok()) return result;
-  // Never leave something that looks like a bundle: without manifest.sig it is incomplete
-  // anyway, but a half-written stick confuses people. A pulled stick cannot be cleaned.
-  Error error = std::move(result).error();
-  if (auto cleaned = target.remove_all(); !cleaned.ok()) {
-    error.message += " (the unfinished files could not be removed: " + cleaned.error().message +
-                     "; without manifest.sig they are not a valid bundle)";
-  } else {
-    error.message += " (the unfinished bundle was removed)";
-  }
-  return error;
+  return removing_unfinished(write_bundle_unchecked(storage, keys, request, target), target);
 }
 
 Result<BundleResult> write_subject_bundle(const hal::KeyStore& keys,
                                           const SubjectBundleRequest& request,
                                           hal::MediaTarget& target) {
-  auto result = write_subject_bundle_unchecked(keys, request, target);
-  if (result.ok()) return result;
-  Error error = std::move(result).error();
-  if (auto cleaned = target.remove_all(); !cleaned.ok()) {
-    error.message += " (the unfinished files could not be removed: " + cleaned.error().message +
-                     "; without manifest.sig they are not a valid bundle)";
-  } else {
-    error.message += " (the unfinished bundle was removed)";
-  }
-  return error;
+  return removing_unfinished(write_subject_bundle_unchecked(keys, request, target), target);
 }
 
 std::string render_bundle_readme(const format::Manifest& m) {

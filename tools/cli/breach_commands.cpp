@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "appliance_commands.h"
+#include "console_session.h"
 #include "yardwatch/firmware/appliance.h"
 #include "yardwatch/firmware/breaches.h"
 #include "yardwatch/firmware/dpia.h"
@@ -20,13 +21,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int kExitFailure = 1;
 constexpr int64_t kMicrosPerHour = 3600LL * 1'000'000;
-
-int fail(const Error& error) {
-  std::fprintf(stderr, "yardwatch: %s\n", error.message.c_str());
-  return kExitFailure;
-}
 
 std::string iso(int64_t utc_us) { return hal::format_iso8601_utc(utc_us); }
 
@@ -46,8 +41,7 @@ json value_or_null(const std::optional<T>& value) {
 struct Options {
   firmware::ApplianceArguments arguments;  // resolved with the configuration file and board
   bool json_output = false;
-  std::string user;  // empty: the appliance console (reading only)
-  std::string totp;
+  SignInOptions sign_in;  // no user: the appliance console (reading only)
   int64_t id = 0;
   bool open_only = false;
   std::string description;
@@ -67,42 +61,21 @@ void add_common(CLI::App* command, Options& options) {
 }
 
 void add_sign_in(CLI::App* command, Options& options, bool required) {
-  auto* user = command->add_option(
-      "--user", options.user,
+  add_sign_in_options(
+      command, options.sign_in, required,
       required ? "your personal account (a director)"
                : "your personal account (director or privacy officer; default: the console)");
-  if (required) user->required();
-  command->add_flag("--password-stdin")
-      ->description("read the password from the first line of stdin (the only way)");
-  command->add_option("--totp", options.totp, "the current code of your authenticator app");
 }
 
-std::string read_password() {
-  std::string line;
-  std::getline(std::cin, line);
-  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
-  return line;
-}
-
-// Opens the appliance as the service user (appliance_commands.h), signs the person in when
-// --user is given (else nullptr: the console) and runs the body.
+// Opens the appliance as the service user, signs the person in when --user is given (else
+// nullptr: the console) and runs the body (console_session.h).
 int with_register(
     const Options& options,
     const std::function<int(firmware::Services&, const firmware::Principal*, int64_t now)>& body) {
-  auto resolved = firmware::resolve_appliance(options.arguments);
-  if (!resolved.ok()) return fail(resolved.error());
-  if (auto dropped = drop_to_service_user(resolved.value().options); !dropped.ok()) {
-    return fail(dropped.error());
-  }
-  auto appliance = firmware::Appliance::open(resolved.value().options);
-  if (!appliance.ok()) return fail(appliance.error());
-  firmware::Services services(*appliance.value());
-  const int64_t now = appliance.value()->clock().now_utc_us();
-  if (options.user.empty()) return body(services, nullptr, now);
-  auto principal =
-      services.accounts.authenticate({options.user, read_password(), options.totp, "console"});
-  if (!principal.ok()) return fail(principal.error());
-  return body(services, &principal.value(), now);
+  return with_session(options.arguments, options.sign_in, SignInWhen::kWhenUserGiven,
+                      [&](ConsoleSession& session) {
+                        return body(session.services, session.principal, session.now_utc_us);
+                      });
 }
 
 json breach_json(const firmware::Breach& b) {

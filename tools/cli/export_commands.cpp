@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "appliance_commands.h"
+#include "console_session.h"
 #include "four_eyes_prompt.h"
 #include "verify_page.h"
 #include "yardwatch/firmware/appliance.h"
@@ -31,13 +32,10 @@ namespace {
 using nlohmann::json;
 namespace format = recorder::bundle_format;
 
-constexpr int kExitFailure = 1;
-
 struct ExportOptions {
   firmware::ApplianceArguments arguments;  // resolved with the configuration file and board
   bool json_output = false;
-  std::string user;
-  std::string totp;
+  SignInOptions sign_in;
   std::string cameras;
   std::string from;
   std::string to;
@@ -60,18 +58,8 @@ int fail(const std::string& message) {
 
 void add_common(CLI::App* command, ExportOptions& options, bool with_json) {
   add_appliance_options(command, options.arguments);
-  command->add_option("--user", options.user, "your personal account (a director)")->required();
-  command->add_flag("--password-stdin")
-      ->description("read the password from the first line of stdin (the only way)");
-  command->add_option("--totp", options.totp, "the current code of your authenticator app");
+  add_sign_in_options(command, options.sign_in, true, "your personal account (a director)");
   if (with_json) command->add_flag("--json", options.json_output, "machine-readable output");
-}
-
-std::string read_password() {
-  std::string line;
-  std::getline(std::cin, line);
-  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
-  return line;
 }
 
 std::vector<std::string> split_list(const std::string& text) {
@@ -114,23 +102,6 @@ json manifest_json(const format::Manifest& m, const std::string& manifest_sha256
               {"gaps", gaps}};
 }
 
-// The appliance the command line and the configuration name, opened as the service user (as
-// every command that touches the data does; appliance_commands.h).
-Result<std::unique_ptr<firmware::Appliance>> open_appliance(
-    const ExportOptions& options, firmware::ResolvedAppliance* resolved_out = nullptr) {
-  YW_ASSIGN_OR_RETURN(auto resolved, firmware::resolve_appliance(options.arguments));
-  YW_TRY(drop_to_service_user(resolved.options));
-  if (resolved_out != nullptr) *resolved_out = resolved;
-  return firmware::Appliance::open(resolved.options);
-}
-
-Result<firmware::Principal> sign_in(firmware::Services& services, const ExportOptions& options) {
-  firmware::Credentials credentials{options.user, read_password(), options.totp, "console"};
-  auto principal = services.accounts.authenticate(credentials);
-  sodium_memzero(credentials.password.data(), credentials.password.size());
-  return principal;
-}
-
 int cmd_export_create(const ExportOptions& options) {
   auto from = hal::parse_iso8601_utc_us(options.from);
   if (!from.ok()) return fail("--from: " + from.error().message);
@@ -145,7 +116,7 @@ int cmd_export_create(const ExportOptions& options) {
     sodium_memzero(text.data(), text.size());
   }
   firmware::ResolvedAppliance resolved;
-  auto appliance = open_appliance(options, &resolved);
+  auto appliance = open_appliance_as_service(options.arguments, &resolved);
   if (!appliance.ok()) return fail(appliance.error().message);
   // With --media the bundle goes into the directory --out on that USB stick (mounted by `yardwatch
   // media mount`); without it --out names the new bundle directory and its parent stands for the
@@ -169,7 +140,7 @@ int cmd_export_create(const ExportOptions& options) {
   }
   firmware::Services services(*appliance.value());
   services.exports.set_verify_page(verify_page::html());
-  auto principal = sign_in(services, options);
+  auto principal = sign_in(services, options.sign_in);
   if (!principal.ok()) return fail(principal.error().message);
 
   firmware::ExportRequest request;
@@ -252,10 +223,10 @@ int cmd_export_create(const ExportOptions& options) {
 }
 
 int cmd_export_receipt(const ExportOptions& options) {
-  auto appliance = open_appliance(options);
+  auto appliance = open_appliance_as_service(options.arguments);
   if (!appliance.ok()) return fail(appliance.error().message);
   firmware::Services services(*appliance.value());
-  auto principal = sign_in(services, options);
+  auto principal = sign_in(services, options.sign_in);
   if (!principal.ok()) return fail(principal.error().message);
   auto record = services.exports.receipt(principal.value(), options.id);
   if (!record.ok()) return fail(record.error().message);

@@ -7,16 +7,11 @@
 #include <cstdio>
 #include <iostream>
 
+#include "console_session.h"
+
 namespace yardwatch::cli {
 
 namespace {
-
-std::string read_line() {
-  std::string line;
-  std::getline(std::cin, line);
-  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
-  return line;
-}
 
 // Echo off on the terminal for the duration of one line, restored even on failure.
 std::string read_hidden_line(const char* prompt) {
@@ -29,7 +24,7 @@ std::string read_hidden_line(const char* prompt) {
     quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
     (void)::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
   }
-  std::string line = read_line();
+  std::string line = read_stdin_line();
   if (terminal) {
     (void)::tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
     std::fprintf(stderr, "\n");
@@ -61,8 +56,8 @@ Result<firmware::FourEyesApproval> approve_second_person(firmware::FourEyesServi
     second.credentials.totp_code =
         read_hidden_line("their authenticator code (empty if they have none): ");
   } else {
-    second.credentials.password = read_line();
-    second.credentials.totp_code = read_line();
+    second.credentials.password = read_stdin_line();
+    second.credentials.totp_code = read_stdin_line();
   }
   return four_eyes.approve(first, second.credentials, camera_ids, attempted);
 }

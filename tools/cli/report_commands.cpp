@@ -9,6 +9,7 @@
 #include <string>
 
 #include "appliance_commands.h"
+#include "console_session.h"
 #include "yardwatch/firmware/appliance.h"
 #include "yardwatch/firmware/services.h"
 
@@ -18,25 +19,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr int kExitFailure = 1;
-
-int fail(const Error& error) {
-  std::fprintf(stderr, "yardwatch: %s\n", error.message.c_str());
-  return kExitFailure;
-}
-
-std::string read_stdin_line() {
-  std::string line;
-  std::getline(std::cin, line);
-  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
-  return line;
-}
-
 struct Options {
   firmware::ApplianceArguments arguments;
   bool json_output = false;
-  std::string user;
-  std::string totp;
+  SignInOptions sign_in;
   fs::path out;
   std::string format;
   std::string language = "nl";
@@ -49,46 +35,25 @@ struct Options {
 };
 
 void add_common(CLI::App* command, Options& options) {
-  command->add_option("--data", options.arguments.data_dir,
-                      "data directory (default: from the configuration file)");
-  command->add_option("--key-dir", options.arguments.key_dir,
-                      "key directory (default: the board's, else <data>.keys beside the data)");
-  command->add_option("--board", options.arguments.board,
-                      "board (default: the configuration file's, else host-sim)");
-  command->add_option("--config", options.arguments.config_file,
-                      "configuration file (default /etc/yardwatch/yardwatch.toml when --data is "
-                      "not given)");
+  add_appliance_options(command, options.arguments);
 }
 
 void add_sign_in(CLI::App* command, Options& options, bool required) {
-  auto* user = command->add_option("--user", options.user,
-                                   required ? "your personal account (a director)"
-                                            : "your personal account (director or privacy "
-                                              "officer); without it: the console, audited as such");
-  if (required) user->required();
-  command->add_flag("--password-stdin")
-      ->description("read the password from the first line of stdin (the only way)");
-  command->add_option("--totp", options.totp, "the current code of your authenticator app");
+  add_sign_in_options(command, options.sign_in, required,
+                      required ? "your personal account (a director)"
+                               : "your personal account (director or privacy "
+                                 "officer); without it: the console, audited as such");
 }
 
 // Opens the appliance as the service user, signs the person in when --user is given, and runs
-// the body with the services (the board set for the kwaliteitskaart).
+// the body with the services (the board set for the kwaliteitskaart; console_session.h).
 int with_services(const Options& options,
                   const std::function<int(firmware::Services&, const firmware::Principal*)>& body) {
-  auto resolved = firmware::resolve_appliance(options.arguments);
-  if (!resolved.ok()) return fail(resolved.error());
-  if (auto dropped = drop_to_service_user(resolved.value().options); !dropped.ok()) {
-    return fail(dropped.error());
-  }
-  auto appliance = firmware::Appliance::open(resolved.value().options);
-  if (!appliance.ok()) return fail(appliance.error());
-  firmware::Services services(*appliance.value());
-  services.kwaliteitskaart.set_board(resolved.value().options.board);
-  if (options.user.empty()) return body(services, nullptr);
-  firmware::Credentials credentials{options.user, read_stdin_line(), options.totp, "console"};
-  auto principal = services.accounts.authenticate(credentials);
-  if (!principal.ok()) return fail(principal.error());
-  return body(services, &principal.value());
+  return with_session(options.arguments, options.sign_in, SignInWhen::kWhenUserGiven,
+                      [&](ConsoleSession& session) {
+                        session.services.kwaliteitskaart.set_board(session.resolved.options.board);
+                        return body(session.services, session.principal);
+                      });
 }
 
 // html or pdf from --format, else from the file's extension.

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "appliance_commands.h"
+#include "console_session.h"
 #include "yardwatch/firmware/appliance.h"
 #include "yardwatch/firmware/services.h"
 #include "yardwatch/hal/clock.h"
@@ -18,13 +19,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int kExitFailure = 1;
-
-int fail(const Error& error) {
-  std::fprintf(stderr, "yardwatch: %s\n", error.message.c_str());
-  return kExitFailure;
-}
-
 std::string iso(int64_t utc_us) { return hal::format_iso8601_utc(utc_us); }
 
 json optional_time(const std::optional<int64_t>& utc_us) {
@@ -33,18 +27,10 @@ json optional_time(const std::optional<int64_t>& utc_us) {
 
 json text_or_null(const std::string& text) { return text.empty() ? json(nullptr) : json(text); }
 
-std::string read_stdin_line() {
-  std::string line;
-  std::getline(std::cin, line);
-  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
-  return line;
-}
-
 struct Options {
   firmware::ApplianceArguments arguments;  // resolved with the configuration file and board
   bool json_output = false;
-  std::string user;
-  std::string totp;
+  SignInOptions sign_in;
   std::string reference;
   std::string kind;
   std::string name;
@@ -67,27 +53,8 @@ void add_common(CLI::App* command, Options& options, bool with_json) {
   if (with_json) command->add_flag("--json", options.json_output, "machine-readable output");
 }
 
-// The appliance the command line and the configuration name, opened as the service user
-// (appliance_commands.h).
-Result<std::unique_ptr<firmware::Appliance>> open_appliance(const Options& options) {
-  YW_ASSIGN_OR_RETURN(auto resolved, firmware::resolve_appliance(options.arguments));
-  YW_TRY(drop_to_service_user(resolved.options));
-  return firmware::Appliance::open(resolved.options);
-}
-
 void add_sign_in(CLI::App* command, Options& options) {
-  command->add_option("--user", options.user, "your personal account")->required();
-  command->add_flag("--password-stdin")
-      ->description("read the password from the first line of stdin (the only way)");
-  command->add_option("--totp", options.totp, "the current code of your authenticator app");
-}
-
-Result<int64_t> parse_time(const std::string& text, const std::string& what) {
-  auto parsed = hal::parse_iso8601_utc_us(text);
-  if (!parsed.ok()) {
-    return make_error(ErrorKind::kInvalidArgument, what + ": " + parsed.error().message);
-  }
-  return parsed.value();
+  add_sign_in_options(command, options.sign_in);
 }
 
 // CAMERA=FROM/TO
@@ -107,19 +74,15 @@ Result<firmware::FootageConcernedSpec> parse_footage(const std::string& text) {
 }
 
 // Opens the appliance and its services, signs the person in if the command needs one, and runs
-// the body. The appliance's clock (hal::Clock) is the time of "now".
+// the body (console_session.h). The appliance's clock (hal::Clock) is the time of "now".
 int with_principal(
     const Options& options, bool sign_in,
     const std::function<int(firmware::Services&, const firmware::Principal*, int64_t now)>& body) {
-  auto appliance = open_appliance(options);
-  if (!appliance.ok()) return fail(appliance.error());
-  firmware::Services services(*appliance.value());
-  const int64_t now = appliance.value()->clock().now_utc_us();
-  if (!sign_in) return body(services, nullptr, now);
-  firmware::Credentials credentials{options.user, read_stdin_line(), options.totp, "console"};
-  auto principal = services.accounts.authenticate(credentials);
-  if (!principal.ok()) return fail(principal.error());
-  return body(services, &principal.value(), now);
+  return with_session(options.arguments, options.sign_in,
+                      sign_in ? SignInWhen::kAlways : SignInWhen::kNever,
+                      [&](ConsoleSession& session) {
+                        return body(session.services, session.principal, session.now_utc_us);
+                      });
 }
 
 json request_json(const firmware::SubjectRequest& r) {

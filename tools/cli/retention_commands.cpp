@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "appliance_commands.h"
+#include "console_session.h"
 #include "yardwatch/firmware/appliance.h"
 #include "yardwatch/firmware/cameras.h"
 #include "yardwatch/hal/clock.h"
@@ -17,13 +18,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int kExitFailure = 1;
 constexpr int kExitRefused = 3;  // the sweep refused: the clock is not trusted
-
-int fail(const Error& error) {
-  std::fprintf(stderr, "yardwatch: %s\n", error.message.c_str());
-  return kExitFailure;
-}
 
 std::string iso(int64_t utc_us) { return hal::format_iso8601_utc(utc_us); }
 
@@ -53,19 +48,11 @@ std::vector<std::string> split_list(const std::string& text) {
   return items;
 }
 
-std::string read_stdin_line() {
-  std::string line;
-  std::getline(std::cin, line);
-  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
-  return line;
-}
-
 // Everything a command of this file may take; each command registers the options it uses.
 struct Options {
   firmware::ApplianceArguments arguments;  // resolved with the configuration file and board
   bool json_output = false;
-  std::string user;
-  std::string totp;
+  SignInOptions sign_in;
   int64_t id = 0;
   std::string cameras;
   std::string camera;
@@ -87,40 +74,16 @@ void add_common(CLI::App* command, Options& options, bool with_json) {
 }
 
 void add_sign_in(CLI::App* command, Options& options) {
-  command->add_option("--user", options.user, "your personal account")->required();
-  command->add_flag("--password-stdin")
-      ->description("read the password from the first line of stdin (the only way)");
-  command->add_option("--totp", options.totp, "the current code of your authenticator app");
-}
-
-Result<int64_t> parse_time(const std::string& text, const std::string& what) {
-  auto parsed = hal::parse_iso8601_utc_us(text);
-  if (!parsed.ok()) {
-    return make_error(ErrorKind::kInvalidArgument, what + ": " + parsed.error().message);
-  }
-  return parsed.value();
-}
-
-// The appliance the command line and the configuration name, opened as the service user (as
-// every command that touches the data does; appliance_commands.h).
-Result<std::unique_ptr<firmware::Appliance>> open_appliance(const Options& options) {
-  YW_ASSIGN_OR_RETURN(auto resolved, firmware::resolve_appliance(options.arguments));
-  YW_TRY(drop_to_service_user(resolved.options));
-  return firmware::Appliance::open(resolved.options);
+  add_sign_in_options(command, options.sign_in);
 }
 
 // Opens the appliance and its services, signs the person in if the command needs one, and runs
-// the body.
+// the body (console_session.h).
 int with_services(const Options& options, bool sign_in,
                   const std::function<int(firmware::Services&, const firmware::Principal*)>& body) {
-  auto appliance = open_appliance(options);
-  if (!appliance.ok()) return fail(appliance.error());
-  firmware::Services services(*appliance.value());
-  if (!sign_in) return body(services, nullptr);
-  firmware::Credentials credentials{options.user, read_stdin_line(), options.totp, "console"};
-  auto principal = services.accounts.authenticate(credentials);
-  if (!principal.ok()) return fail(principal.error());
-  return body(services, &principal.value());
+  return with_session(
+      options.arguments, options.sign_in, sign_in ? SignInWhen::kAlways : SignInWhen::kNever,
+      [&](ConsoleSession& session) { return body(session.services, session.principal); });
 }
 
 json hold_json(const firmware::Hold& hold) {
@@ -458,7 +421,7 @@ int cmd_camera_set(const Options& options) {
     return fail(make_error(ErrorKind::kInvalidArgument,
                            "give --retention-days and/or --priority to change"));
   }
-  auto appliance = open_appliance(options);
+  auto appliance = open_appliance_as_service(options.arguments);
   if (!appliance.ok()) return fail(appliance.error());
   firmware::Services services(*appliance.value());
   auto camera = firmware::update_camera(appliance.value()->catalog(), services.audit,

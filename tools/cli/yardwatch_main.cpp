@@ -15,6 +15,7 @@
 #include "appliance_commands.h"
 #include "audit_commands.h"
 #include "breach_commands.h"
+#include "console_session.h"
 #include "export_commands.h"
 #include "four_eyes_prompt.h"
 #include "report_commands.h"
@@ -68,33 +69,11 @@ Result<std::unique_ptr<firmware::Appliance>> open_appliance(const CommonOptions&
   return firmware::Appliance::open(options.appliance);
 }
 
-// A personal account signing in at the console: --user NAME, the password as the first line of
-// stdin, and --totp CODE where the account has TOTP.
-struct SignIn {
-  std::string user;
-  std::string totp;
-};
-
-std::string read_stdin_line() {
-  std::string line;
-  std::getline(std::cin, line);
-  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
-  return line;
-}
-
-Result<firmware::Principal> sign_in(firmware::Services& services, const SignIn& sign_in) {
-  firmware::Credentials credentials{sign_in.user, read_stdin_line(), sign_in.totp, "console"};
-  return services.accounts.authenticate(credentials);
-}
-
-void add_sign_in(CLI::App* command, SignIn& sign_in) {
-  command->add_option("--user", sign_in.user, "your personal account")->required();
-  command->add_flag("--password-stdin")
-      ->description(
-          "read the password from the first line of stdin (the only way; "
-          "the flag is accepted for clarity)");
-  command->add_option("--totp", sign_in.totp, "the current code of your authenticator app");
-}
+// A personal account signing in at the console (console_session.h).
+using SignIn = cli::SignInOptions;
+using cli::add_sign_in_options;
+using cli::read_stdin_line;
+using cli::sign_in;
 
 int cmd_init(const CommonOptions& options, bool new_setup_code) {
   // First boot: keys, catalog and the setup code; the record goes to the console, the journal
@@ -628,11 +607,11 @@ int main(int argc, char** argv) {
   user_passwd->add_option("--totp", who.totp, "the current TOTP code, if you have TOTP");
   auto* user_totp_enrol = user_command->add_subcommand("totp-enrol", "set up TOTP (2FA)");
   add_common(user_totp_enrol, options, true);
-  add_sign_in(user_totp_enrol, who);
+  add_sign_in_options(user_totp_enrol, who);
   auto* user_totp_confirm =
       user_command->add_subcommand("totp-confirm", "confirm TOTP with a first code");
   add_common(user_totp_confirm, options, false);
-  add_sign_in(user_totp_confirm, who);
+  add_sign_in_options(user_totp_confirm, who);
   user_totp_confirm->add_option("--code", user.code, "the code the app shows")->required();
 
   auto* camera = app.add_subcommand("camera", "manage cameras");
@@ -676,7 +655,7 @@ int main(int argc, char** argv) {
       "cat", "view a segment: decrypted fMP4 on stdout (audited, with your purpose)");
   add_common(segment_cat, options, false);
   segment_cat->add_option("--id", segment_id, "segment id")->required();
-  add_sign_in(segment_cat, who);
+  add_sign_in_options(segment_cat, who);
   segment_cat->add_option("--purpose", purpose, "why you look (recorded in the audit journal)")
       ->required();
   std::string second_user;

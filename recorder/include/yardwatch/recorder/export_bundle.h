@@ -40,20 +40,20 @@ Result<std::vector<ExportSource>> plan_export_sources(Catalog& catalog,
                                                       const std::vector<std::string>& cameras,
                                                       int64_t from_utc_us, int64_t to_utc_us);
 
-struct BundleRequest {
+// What every bundle, police or subject access, says of where, when and for whom it was made,
+// and how it is encrypted: the manifest header both writers fill alike.
+struct BundleHeader {
   bundle_format::ExportId export_id{};
   int64_t created_utc_us = 0;
   std::string clock_at_export;  // synchronised | unsynchronised | unknown
   std::string device_id;
   std::string device_name;
-  std::string case_reference;
   std::string legal_basis;
   std::string recipient;
   bundle_format::Person requested_by;
   bundle_format::Person approved_by;
   int64_t from_utc_us = 0;
   int64_t to_utc_us = 0;
-  std::vector<ExportSource> sources;
   std::string passphrase;  // already checked with bundle_format::check_passphrase
   uint64_t kdf_opslimit = bundle_format::kDefaultOpsLimit;
   uint64_t kdf_memlimit = bundle_format::kDefaultMemLimit;
@@ -62,6 +62,11 @@ struct BundleRequest {
   // The time source state over a wall-clock range ("synchronised", "unsynchronised",
   // "unknown"); the firmware keeps that log. Unset: "unknown".
   std::function<std::string(int64_t from_utc_us, int64_t to_utc_us)> time_source;
+};
+
+struct BundleRequest : BundleHeader {
+  std::string case_reference;
+  std::vector<ExportSource> sources;
   // Worker threads for the passes (0: one per core, at most 4).
   unsigned threads = 0;
 };
@@ -86,20 +91,9 @@ Result<BundleResult> write_bundle(const hal::Storage& storage, const hal::KeySto
 // memory, of one camera, written as a bundle of kind subject_access that carries the request's
 // reference. The same encryption, read-back and signature as write_bundle; the source segments
 // are listed (id, time, recorded SHA-256) so that the recipient sees what was redacted from.
-struct SubjectBundleRequest {
-  bundle_format::ExportId export_id{};
-  int64_t created_utc_us = 0;
-  std::string clock_at_export;
-  std::string device_id;
-  std::string device_name;
+struct SubjectBundleRequest : BundleHeader {
   std::string request_reference;
-  std::string legal_basis;
-  std::string recipient;
-  bundle_format::Person requested_by;
-  bundle_format::Person approved_by;
   Camera camera;
-  int64_t from_utc_us = 0;
-  int64_t to_utc_us = 0;
   std::span<const uint8_t> mp4;  // the redacted progressive MP4 (H.264)
   int64_t start_utc_us = 0;
   int64_t end_utc_us = 0;
@@ -108,12 +102,6 @@ struct SubjectBundleRequest {
   uint32_t height = 0;
   uint64_t frames = 0;
   std::vector<SegmentRow> source_segments;
-  std::string passphrase;
-  uint64_t kdf_opslimit = bundle_format::kDefaultOpsLimit;
-  uint64_t kdf_memlimit = bundle_format::kDefaultMemLimit;
-  uint32_t chunk_bytes = bundle_format::kDefaultChunkBytes;
-  std::span<const uint8_t> verify_page;
-  std::function<std::string(int64_t from_utc_us, int64_t to_utc_us)> time_source;
 };
 
 // As write_bundle: on failure the files written so far are removed (best effort).
