@@ -18,8 +18,8 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
-#include <random>
 
+#include "synthetic_scene.h"
 #include "test_support.h"
 #include "yardwatch/recorder/fmp4.h"
 
@@ -45,31 +45,9 @@ cv::Rect other_b_box(int frame) { return {180 + frame, 170 - frame, kFaceW, kFac
 // A notice board on the fence: still, textured, not a person.
 const cv::Rect kBoard{260, 190, 50, 40};
 
-// A face: skin oval with a fine random texture (so that blurring is measurable), eyes, a mouth.
-void draw_face(cv::Mat& frame, const cv::Rect& box, unsigned seed) {
-  std::mt19937 random(seed);
-  std::uniform_int_distribution<int> shade(-60, 60);
-  cv::Mat patch(box.height, box.width, CV_8UC3, cv::Scalar(120, 150, 200));
-  for (int y = 0; y < box.height; y += 2) {
-    for (int x = 0; x < box.width; x += 2) {
-      const int d = shade(random);
-      cv::rectangle(patch, {x, y, 2, 2}, cv::Scalar(120 + d, 150 + d, 200 + d), cv::FILLED);
-    }
-  }
-  cv::ellipse(patch, {box.width * 3 / 10, box.height * 4 / 10}, {6, 4}, 0, 0, 360,
-              cv::Scalar(30, 30, 30), cv::FILLED);
-  cv::ellipse(patch, {box.width * 7 / 10, box.height * 4 / 10}, {6, 4}, 0, 0, 360,
-              cv::Scalar(30, 30, 30), cv::FILLED);
-  cv::ellipse(patch, {box.width / 2, box.height * 3 / 4}, {10, 4}, 0, 0, 360,
-              cv::Scalar(40, 40, 120), cv::FILLED);
-  patch.copyTo(frame(box));
-}
-
 cv::Mat draw_frame(int i) {
   cv::Mat frame(kHeight, kWidth, CV_8UC3);
-  for (int y = 0; y < kHeight; ++y) {
-    frame.row(y).setTo(cv::Scalar(90 + y / 4, 140 + y / 6, 90));  // grass and sky, smooth
-  }
+  testing::draw_yard(frame);
   for (int y = 0; y < kBoard.height; y += 5) {
     for (int x = 0; x < kBoard.width; x += 5) {
       const bool dark = ((x + y) / 5) % 2 == 0;
@@ -77,9 +55,9 @@ cv::Mat draw_frame(int i) {
                     dark ? cv::Scalar(20, 20, 20) : cv::Scalar(235, 235, 235), cv::FILLED);
     }
   }
-  draw_face(frame, other_b_box(i), 3);
-  draw_face(frame, other_a_box(i), 2);
-  draw_face(frame, requester_box(i), 1);
+  testing::draw_face(frame, other_b_box(i), 3);
+  testing::draw_face(frame, other_a_box(i), 2);
+  testing::draw_face(frame, requester_box(i), 1);
   return frame;
 }
 
