@@ -90,9 +90,15 @@ void CameraRecorder::publish(const std::string& state, const std::string& reason
 
 void CameraRecorder::run() {
   uint32_t backoff_ms = 250;
+  bool has_recorded = false;  // in this run of the recorder
   while (!stopping_) {
     heartbeat();
-    publish("connecting", "");
+    // A camera that failed keeps its failure state (and the time it began) through the
+    // reconnect attempts, until it records again: the status shows "disconnected since 08:12",
+    // not a state that flickers and a time that restarts with every attempt.
+    if (published_state_ != "disconnected" && published_state_ != "error") {
+      publish("connecting", "");
+    }
     published_recording_ = false;
     segmenter_ = std::make_unique<Segmenter>(
         clock_, config_.segmenter,
@@ -129,6 +135,7 @@ void CameraRecorder::run() {
       capture_ = nullptr;
     }
     capture.value().reset();  // pipeline is NULL now: no streaming thread touches us any more
+    has_recorded = has_recorded || published_recording_;
     if (stopping_) segmenter_->flush();
     finish_segment();
     (void)close_unfinished_segment();
@@ -139,9 +146,11 @@ void CameraRecorder::run() {
       ++stats_.reconnects;
     }
     const Error& error = ended.error();
+    // A stream that is not found (404) is a wrong path when the camera never worked; once it
+    // has recorded, the camera is rebooting or went away: disconnected, and it comes back.
     const bool configuration_problem = error.kind == ErrorKind::kPermissionDenied ||
                                        error.kind == ErrorKind::kInvalidArgument ||
-                                       error.kind == ErrorKind::kNotFound;
+                                       (error.kind == ErrorKind::kNotFound && !has_recorded);
     publish(configuration_problem ? "error" : "disconnected", error.message);
     log_line(camera_, error.to_string());
     // A long good run resets the back-off; a flapping camera backs off up to the cap.

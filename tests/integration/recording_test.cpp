@@ -68,6 +68,16 @@ void require_catalog_check_passes(const ApplianceFixture& appliance) {
   REQUIRE(check.exit_code == 0);
 }
 
+// One camera's entry in `yardwatch status --json` (state, reason, since, …).
+json camera_status(const ApplianceFixture& appliance, const std::string& name) {
+  const json status = appliance.status();
+  for (const auto& camera : status["cameras"]) {
+    if (camera["name"] == name) return camera;
+  }
+  FAIL("no camera " << name << " in the status");
+  return {};
+}
+
 }  // namespace
 
 TEST_CASE("R3: 60 s of an H.264 and an H.265 camera: full coverage, playable, no plaintext on disk",
@@ -302,6 +312,12 @@ TEST_CASE(
   REQUIRE(cameras.control("offline cam1") == "ok");
   const int64_t offline_at = now_us();
   CHECK(appliance.wait_for_state("yard", "disconnected", 9s));
+  // Through the reconnect attempts the camera stays disconnected, since the same moment.
+  const auto disconnected_since = camera_status(appliance, "yard").value("since", "");
+  std::this_thread::sleep_for(std::chrono::microseconds(offline_at + 9'000'000 - now_us()));
+  const json still = camera_status(appliance, "yard");
+  CHECK(still.value("state", "") == "disconnected");
+  CHECK(still.value("since", "") == disconnected_since);
   std::this_thread::sleep_for(std::chrono::microseconds(offline_at + 10'000'000 - now_us()));
   REQUIRE(cameras.control("online cam1") == "ok");
   const int64_t online_at = now_us();
